@@ -1,0 +1,194 @@
+"""The Python API. The HTTP API, the CLI and the dashboard are thin layers over ``Engine``."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection, func, select
+
+from limelight.catalog.model import Item
+from limelight.catalog.store import CatalogStore, ItemFilter
+from limelight.config import Settings
+from limelight.errors import UnknownItem, UnknownUser
+from limelight.events.identity import IdentityResolver
+from limelight.events.ingest import Ingestor
+from limelight.events.model import ANONYMOUS_PREFIX, IngestResult, Rejection, now_utc
+from limelight.privacy.core import CORE_HOOK
+from limelight.privacy.core import identify as identify_person
+from limelight.privacy.registry import PersonalData
+from limelight.profiles.decay import DAY_S
+from limelight.profiles.state import FoldConfig, ItemMeta
+from limelight.profiles.store import ProfileStore
+from limelight.profiles.view import profile_view
+from limelight.storage import Database, migrate
+from limelight.storage.schema import events
+
+
+class _MetaCache:
+    """Item genres and tags for profile folding, cached; dropped for items that change."""
+
+    def __init__(self, catalog: CatalogStore, capacity: int = 200_000) -> None:
+        self.catalog = catalog
+        self.capacity = capacity
+        self._cache: dict[str, ItemMeta] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, connection: Connection, item_ids: Sequence[str]) -> Mapping[str, ItemMeta]:
+        with self._lock:
+            found = {
+                item_id: self._cache[item_id] for item_id in item_ids if item_id in self._cache
+            }
+        missing = [item_id for item_id in set(item_ids) if item_id not in found]
+        if missing:
+            loaded = self.catalog.meta(connection, missing)
+            found.update(loaded)
+            with self._lock:
+                if len(self._cache) + len(loaded) > self.capacity:
+                    self._cache.clear()
+                self._cache.update(loaded)
+        return found
+
+    def invalidate(self, item_ids: Iterable[str]) -> None:
+        with self._lock:
+            for item_id in item_ids:
+                self._cache.pop(item_id, None)
+
+
+class Engine:
+    """Limelight in one object: storage, events, profiles, catalogue and personal data.
+
+    >>> import tempfile
+    >>> engine = Engine(Settings(data_dir=tempfile.mkdtemp()))
+    >>> engine.ingest([{"event_id": "e1", "type": "play_start", "user_id": "ada",
+    ...                 "properties": {"item_id": "m1"}}]).accepted
+    1
+    >>> engine.profile("ada")["counts"]
+    {'play_start': 1}
+    >>> engine.close()
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.database = Database(
+            self.settings.resolved_database_url, sqlite_synchronous=self.settings.sqlite_synchronous
+        )
+        migrate(self.database)
+        self.fold_config = FoldConfig(
+            half_life_s=self.settings.affinity_half_life_days * DAY_S,
+            weights=dict(self.settings.affinity_weights),
+            rating_midpoint=self.settings.rating_midpoint,
+        )
+        self.catalog = CatalogStore(self.database)
+        self.profiles = ProfileStore(self.database, self.fold_config)
+        self._meta = _MetaCache(self.catalog)
+        self.ingestor = Ingestor(
+            self.database,
+            self.profiles,
+            self._meta,
+            max_future_skew_s=self.settings.max_future_skew_s,
+        )
+        self.identity = IdentityResolver(self.database)
+        self.personal_data = PersonalData(self.database, identify_person)
+        self.personal_data.register(CORE_HOOK)
+
+    # -- events and profiles ---------------------------------------------------------------
+
+    def ingest(self, batch: Sequence[Any]) -> IngestResult:
+        """Validate and store events; good ones are committed even when others are refused."""
+        return self.ingestor.ingest(batch)
+
+    def profile(self, user_id: str, *, at: float | None = None, items: int = 50) -> dict[str, Any]:
+        """The live profile of a user (or ``anon:<anonymous_id>`` for a device not signed in)."""
+        with self.database.read() as connection:
+            person_id = user_id
+            if user_id.startswith(ANONYMOUS_PREFIX):
+                linked = self.identity.links(connection, [user_id.removeprefix(ANONYMOUS_PREFIX)])
+                person_id = next(iter(linked.values()), user_id)
+            state = self.profiles.state(connection, person_id)
+            if state is None:
+                raise UnknownUser(f"no profile for user {user_id!r}", field="user_id")
+            stats = self.profiles.item_stats(connection, person_id, limit=items)
+            devices = (
+                []
+                if person_id.startswith(ANONYMOUS_PREFIX)
+                else self.identity.devices(connection, person_id)
+            )
+        return profile_view(
+            person_id,
+            state,
+            stats,
+            at=now_utc() if at is None else at,
+            half_life_s=self.fold_config.half_life_s,
+            devices=devices,
+        )
+
+    def event_count(self) -> int:
+        with self.database.read() as connection:
+            return int(connection.execute(select(func.count()).select_from(events)).scalar_one())
+
+    # -- catalogue -------------------------------------------------------------------------
+
+    def upsert_items(self, batch: Sequence[Any]) -> tuple[int, list[Rejection]]:
+        """Insert or replace catalogue items; returns how many were stored and what was refused."""
+        good: list[Item] = []
+        rejected: list[Rejection] = []
+        for index, raw in enumerate(batch):
+            if isinstance(raw, Item):
+                good.append(raw)
+                continue
+            try:
+                good.append(Item.model_validate(raw))
+            except ValidationError as error:
+                first = error.errors(include_url=False)[0]
+                field = ".".join(str(part) for part in first.get("loc", ())) or "item"
+                item_id = raw.get("item_id") if isinstance(raw, dict) else None
+                rejected.append(
+                    Rejection(
+                        index,
+                        field,
+                        str(first.get("msg")),
+                        item_id if isinstance(item_id, str) else None,
+                    )
+                )
+        if good:
+            with self.database.write() as connection:
+                self.catalog.upsert(connection, good, now_utc())
+            self._meta.invalidate(item.item_id for item in good)
+        return len(good), rejected
+
+    def item(self, item_id: str) -> Item:
+        with self.database.read() as connection:
+            found = self.catalog.get(connection, item_id)
+        if found is None:
+            raise UnknownItem(f"no item {item_id!r} in the catalogue", field="item_id")
+        return found
+
+    def items(self, where: ItemFilter | None = None) -> list[Item]:
+        with self.database.read() as connection:
+            return self.catalog.list(connection, where or ItemFilter())
+
+    # -- personal data ---------------------------------------------------------------------
+
+    def export_user(self, user_id: str) -> dict[str, Any]:
+        """Everything Limelight keeps about a user, as JSON-ready data."""
+        exported = self.personal_data.export(user_id)
+        if not exported["core"]["events"] and not exported["core"]["profiles"]:
+            raise UnknownUser(f"nothing is stored about user {user_id!r}", field="user_id")
+        return exported
+
+    def erase_user(self, user_id: str) -> dict[str, int]:
+        """Erase a user everywhere (events, links, profiles and every registered store)."""
+        return self.personal_data.erase(user_id)
+
+    def close(self) -> None:
+        self.database.dispose()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

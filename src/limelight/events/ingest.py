@@ -1,0 +1,95 @@
+"""Ingest: validate each event, store the new ones once, fold them into profiles, commit.
+
+Everything for one batch happens in one transaction, so "acknowledged" means committed: events,
+identity links and profiles land together or not at all. Idempotency rests on the primary key
+(``INSERT ... ON CONFLICT DO NOTHING RETURNING``), which also holds between concurrent requests
+and between processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from limelight.events.identity import IdentityResolver, anonymous_person
+from limelight.events.model import Event, IngestResult, Rejection, now_utc, validate_event
+from limelight.profiles.state import ItemMeta
+from limelight.profiles.store import ProfileStore
+from limelight.storage.database import Database, chunked
+from limelight.storage.schema import events
+
+MetaLookup = Callable[[Connection, Sequence[str]], Mapping[str, ItemMeta]]
+
+
+class Ingestor:
+    """The write path for events."""
+
+    def __init__(
+        self,
+        database: Database,
+        profiles: ProfileStore,
+        meta: MetaLookup,
+        *,
+        max_future_skew_s: float = 86_400.0,
+    ) -> None:
+        self.database = database
+        self.profiles = profiles
+        self.identity = IdentityResolver(database)
+        self.meta = meta
+        self.max_future_skew_s = max_future_skew_s
+        self._insert = database.insert_ignore(events).returning(events.c.event_id)
+
+    def validate(
+        self, batch: Sequence[Any], received_at: float
+    ) -> tuple[list[Event], list[Rejection], int]:
+        """Split a batch into valid unique events, rejections and in-batch duplicates."""
+        valid: list[Event] = []
+        rejected: list[Rejection] = []
+        seen: set[str] = set()
+        duplicates = 0
+        for index, raw in enumerate(batch):
+            outcome = validate_event(
+                raw, index, received_at=received_at, max_future_skew_s=self.max_future_skew_s
+            )
+            if isinstance(outcome, Rejection):
+                rejected.append(outcome)
+            elif outcome.event_id in seen:
+                duplicates += 1
+            else:
+                seen.add(outcome.event_id)
+                valid.append(outcome)
+        return valid, rejected, duplicates
+
+    def ingest(self, batch: Sequence[Any]) -> IngestResult:
+        """Store a batch; returns counts and the reason for every refused event."""
+        received_at = now_utc()
+        valid, rejected, duplicates = self.validate(batch, received_at)
+        result = IngestResult(rejected=rejected, duplicates=duplicates)
+        if not valid:
+            return result
+        with self.database.write() as connection:
+            stored = self.store(connection, valid, received_at)
+        result.accepted = len(stored)
+        result.duplicates += len(valid) - len(stored)
+        return result
+
+    def store(self, connection: Connection, valid: Sequence[Event], now: float) -> list[Event]:
+        """Inside a write transaction: insert new events, fold profiles, apply identity links."""
+        proposed = self.identity.resolve(connection, valid)
+        inserted: set[str] = set()
+        for chunk in chunked(list(valid), 1000):
+            result = connection.execute(self._insert, [event.to_row() for event in chunk])
+            inserted.update(result.scalars())
+        stored = [event for event in valid if event.event_id in inserted]
+        if not stored:
+            return stored
+        item_ids = [event.item_id for event in stored if event.item_id]
+        self.profiles.apply(connection, stored, self.meta(connection, item_ids), now)
+        new_ids = {event.event_id for event in stored}
+        for link in self.identity.record(
+            connection, [link for link in proposed if link.event_id in new_ids]
+        ):
+            self.profiles.merge(connection, anonymous_person(link.anonymous_id), link.user_id, now)
+        return stored

@@ -1,0 +1,283 @@
+"""Live profile state and how one event folds into it.
+
+Every rule here is order-independent (sums, minima, maxima, decayed sums and latest-by-timestamp
+values), so folding events live gives the same profile as rebuilding it from the raw log, and two
+profiles merge (on ``alias``) into what one person's history would have produced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from limelight.events.model import Event
+from limelight.profiles import decay
+
+HABIT_TYPES = frozenset(
+    {"click", "play_start", "skip", "search", "rating", "add_to_list", "ad_click"}
+)
+IDENTITY_TYPES = frozenset({"identify", "alias"})
+ITEM_STAT_TYPES = frozenset(
+    {"click", "play_start", "play_progress", "play_complete", "skip", "rating", "add_to_list"}
+)
+RECENT_SEARCHES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class FoldConfig:
+    """The knobs of profile folding, taken from Settings."""
+
+    half_life_s: float
+    weights: dict[str, float]
+    rating_midpoint: float
+
+
+@dataclass(frozen=True, slots=True)
+class ItemMeta:
+    """What folding needs to know about a catalogue item."""
+
+    genres: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@lru_cache(maxsize=512)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_time(ts: float, timezone: str | None) -> datetime:
+    """The event's wall-clock time where the person was (UTC when unknown)."""
+    return datetime.fromtimestamp(ts, _zone(timezone) if timezone else UTC)
+
+
+@dataclass(slots=True)
+class ItemStats:
+    """One person's history with one item."""
+
+    first_at: float
+    last_at: float
+    plays: int = 0
+    completions: int = 0
+    progress: float = 0.0
+    progress_at: float | None = None
+    clicks: int = 0
+    skips: int = 0
+    rating: float | None = None
+    rating_at: float | None = None
+
+    def fold(self, event: Event) -> None:
+        self.first_at = min(self.first_at, event.ts)
+        self.last_at = max(self.last_at, event.ts)
+        kind = event.type
+        if kind == "play_start":
+            self.plays += 1
+            self._progress(float(event.properties.get("progress", 0.0)), event.ts)
+        elif kind == "play_progress":
+            self._progress(float(event.properties["progress"]), event.ts)
+        elif kind == "play_complete":
+            self.completions += 1
+            self._progress(float(event.properties.get("progress", 1.0)), event.ts)
+        elif kind == "click":
+            self.clicks += 1
+        elif kind == "skip":
+            self.skips += 1
+        elif kind == "rating" and (self.rating_at is None or event.ts >= self.rating_at):
+            self.rating = float(event.properties["rating"])
+            self.rating_at = event.ts
+
+    def _progress(self, value: float, at: float) -> None:
+        # Latest position wins (a re-watch starts again); ties keep the furthest.
+        if (
+            self.progress_at is None
+            or at > self.progress_at
+            or (at == self.progress_at and value > self.progress)
+        ):
+            self.progress = value
+            self.progress_at = at
+
+    def merge(self, other: ItemStats) -> None:
+        self.first_at = min(self.first_at, other.first_at)
+        self.last_at = max(self.last_at, other.last_at)
+        self.plays += other.plays
+        self.completions += other.completions
+        self.clicks += other.clicks
+        self.skips += other.skips
+        if other.progress_at is not None:
+            self._progress(other.progress, other.progress_at)
+        if other.rating_at is not None and (
+            self.rating_at is None or other.rating_at >= self.rating_at
+        ):
+            self.rating, self.rating_at = other.rating, other.rating_at
+
+    @property
+    def finished(self) -> bool:
+        """Watched to the end (or nearly) on the latest play."""
+        return self.progress >= 0.95 or (self.completions > 0 and self.progress_at is None)
+
+    def to_row(self, person_id: str, item_id: str) -> dict[str, Any]:
+        return {
+            "person_id": person_id,
+            "item_id": item_id,
+            "first_at": self.first_at,
+            "last_at": self.last_at,
+            "plays": self.plays,
+            "completions": self.completions,
+            "progress": self.progress,
+            "progress_at": self.progress_at,
+            "clicks": self.clicks,
+            "skips": self.skips,
+            "rating": self.rating,
+            "rating_at": self.rating_at,
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ItemStats:
+        return cls(
+            first_at=row["first_at"],
+            last_at=row["last_at"],
+            plays=row["plays"],
+            completions=row["completions"],
+            progress=row["progress"],
+            progress_at=row["progress_at"],
+            clicks=row["clicks"],
+            skips=row["skips"],
+            rating=row["rating"],
+            rating_at=row["rating_at"],
+        )
+
+
+def _add_counts(target: dict[str, int], source: dict[str, int]) -> None:
+    for key, value in source.items():
+        target[key] = target.get(key, 0) + value
+
+
+@dataclass(slots=True)
+class ProfileState:
+    """Everything kept per person apart from per-item stats; stored as one JSON document."""
+
+    user_id: str | None = None
+    anonymous_ids: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    first_seen: float | None = None
+    last_seen: float | None = None
+    genres: dict[str, decay.Decayed] = field(default_factory=dict)
+    tags: dict[str, decay.Decayed] = field(default_factory=dict)
+    hours: list[int] = field(default_factory=lambda: [0] * 24)
+    weekdays: list[int] = field(default_factory=lambda: [0] * 7)
+    devices: dict[str, int] = field(default_factory=dict)
+    platforms: dict[str, int] = field(default_factory=dict)
+    traits: dict[str, Any] = field(default_factory=dict)
+    traits_at: float | None = None
+    consent: dict[str, bool] = field(default_factory=dict)
+    consent_at: float | None = None
+    searches: list[list[Any]] = field(default_factory=list)  # [ts, query], newest first
+
+    def fold(self, event: Event, meta: ItemMeta | None, config: FoldConfig) -> None:
+        """Fold one event into the profile."""
+        kind = event.type
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        if event.user_id is not None:
+            self.user_id = event.user_id
+        if event.anonymous_id is not None and event.anonymous_id not in self.anonymous_ids:
+            self.anonymous_ids.append(event.anonymous_id)
+        self.first_seen = event.ts if self.first_seen is None else min(self.first_seen, event.ts)
+        self.last_seen = event.ts if self.last_seen is None else max(self.last_seen, event.ts)
+        if kind in IDENTITY_TYPES:
+            if kind == "identify":
+                self._identify(event)
+            return
+        device = event.context.get("device")
+        if device:
+            self.devices[device] = self.devices.get(device, 0) + 1
+        platform = event.context.get("platform")
+        if platform:
+            self.platforms[platform] = self.platforms.get(platform, 0) + 1
+        if kind in HABIT_TYPES:
+            moment = local_time(event.ts, event.context.get("timezone"))
+            self.hours[moment.hour] += 1
+            self.weekdays[moment.weekday()] += 1
+        if kind == "search":
+            self._search(event.ts, str(event.properties["query"]))
+        weight = config.weights.get(kind, 0.0)
+        if kind == "rating":
+            weight *= float(event.properties["rating"]) - config.rating_midpoint
+        if weight and meta is not None:
+            for genre in meta.genres:
+                self.genres[genre] = decay.add(
+                    self.genres.get(genre), weight, event.ts, config.half_life_s
+                )
+            for tag in meta.tags:
+                self.tags[tag] = decay.add(self.tags.get(tag), weight, event.ts, config.half_life_s)
+
+    def _identify(self, event: Event) -> None:
+        if event.traits:
+            newer = self.traits_at is None or event.ts >= self.traits_at
+            for key, value in event.traits.items():
+                if newer or key not in self.traits:
+                    self.traits[key] = value
+            self.traits_at = event.ts if newer else self.traits_at
+        if event.consent:
+            newer = self.consent_at is None or event.ts >= self.consent_at
+            for key, value in event.consent.items():
+                if newer or key not in self.consent:
+                    self.consent[key] = value
+            self.consent_at = event.ts if newer else self.consent_at
+
+    def _search(self, ts: float, query: str) -> None:
+        self.searches.append([ts, query])
+        self.searches.sort(key=lambda entry: -entry[0])
+        del self.searches[RECENT_SEARCHES:]
+
+    def merge(self, other: ProfileState, config: FoldConfig) -> None:
+        """Absorb another person's profile (an anonymous device history joining an account)."""
+        self.user_id = self.user_id or other.user_id
+        for anonymous_id in other.anonymous_ids:
+            if anonymous_id not in self.anonymous_ids:
+                self.anonymous_ids.append(anonymous_id)
+        _add_counts(self.counts, other.counts)
+        if other.first_seen is not None:
+            self.first_seen = (
+                other.first_seen
+                if self.first_seen is None
+                else min(self.first_seen, other.first_seen)
+            )
+        if other.last_seen is not None:
+            self.last_seen = (
+                other.last_seen if self.last_seen is None else max(self.last_seen, other.last_seen)
+            )
+        for mine, theirs in ((self.genres, other.genres), (self.tags, other.tags)):
+            for key, entry in theirs.items():
+                merged = decay.merge(mine.get(key), entry, config.half_life_s)
+                if merged is not None:
+                    mine[key] = merged
+        self.hours = [a + b for a, b in zip(self.hours, other.hours, strict=True)]
+        self.weekdays = [a + b for a, b in zip(self.weekdays, other.weekdays, strict=True)]
+        _add_counts(self.devices, other.devices)
+        _add_counts(self.platforms, other.platforms)
+        for ts, query in other.searches:
+            self._search(ts, query)
+        # Identity data comes from identify events, which only signed-in users send.
+        if other.traits_at is not None and (
+            self.traits_at is None or other.traits_at > self.traits_at
+        ):
+            self.traits = {**self.traits, **other.traits}
+            self.traits_at = other.traits_at
+        if other.consent_at is not None and (
+            self.consent_at is None or other.consent_at > self.consent_at
+        ):
+            self.consent = {**self.consent, **other.consent}
+            self.consent_at = other.consent_at
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProfileState:
+        state = cls()
+        for name in cls.__slots__:
+            if name in data:
+                setattr(state, name, data[name])
+        return state

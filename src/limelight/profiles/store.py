@@ -1,0 +1,172 @@
+"""Persisting live profiles: fold a batch of events in the same transaction that stores them.
+
+Per-item stats are merged by the database itself (``ON CONFLICT DO UPDATE`` with the same rules
+as ``ItemStats.merge``), so they need no read and stay right under concurrent writers. The
+profile document is read, folded and written back; on PostgreSQL its row is locked first (in a
+fixed order, so two batches never deadlock).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from limelight.events.model import Event
+from limelight.profiles.state import ITEM_STAT_TYPES, FoldConfig, ItemMeta, ItemStats, ProfileState
+from limelight.storage.database import Database, chunked, rows
+from limelight.storage.schema import events, profile_items, profiles
+
+
+class ProfileStore:
+    """Profiles and per-item stats on one database."""
+
+    def __init__(self, database: Database, config: FoldConfig) -> None:
+        self.database = database
+        self.config = config
+        self._merge_items = self._item_merge_statement()
+
+    def _item_merge_statement(self) -> Any:
+        module = sqlite if self.database.is_sqlite else postgresql
+        insert = module.insert(profile_items)
+        new, old = insert.excluded, profile_items.c
+        smallest = func.min if self.database.is_sqlite else func.least
+        largest = func.max if self.database.is_sqlite else func.greatest
+        newer_progress = and_(
+            new.progress_at.is_not(None),
+            or_(
+                old.progress_at.is_(None),
+                new.progress_at > old.progress_at,
+                and_(new.progress_at == old.progress_at, new.progress > old.progress),
+            ),
+        )
+        newer_rating = and_(
+            new.rating_at.is_not(None), or_(old.rating_at.is_(None), new.rating_at >= old.rating_at)
+        )
+        return insert.on_conflict_do_update(
+            index_elements=[profile_items.c.person_id, profile_items.c.item_id],
+            set_={
+                "first_at": smallest(old.first_at, new.first_at),
+                "last_at": largest(old.last_at, new.last_at),
+                "plays": old.plays + new.plays,
+                "completions": old.completions + new.completions,
+                "clicks": old.clicks + new.clicks,
+                "skips": old.skips + new.skips,
+                "progress": case((newer_progress, new.progress), else_=old.progress),
+                "progress_at": case((newer_progress, new.progress_at), else_=old.progress_at),
+                "rating": case((newer_rating, new.rating), else_=old.rating),
+                "rating_at": case((newer_rating, new.rating_at), else_=old.rating_at),
+            },
+        )
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _lock(
+        self, connection: Connection, person_ids: Sequence[str], now: float
+    ) -> dict[str, ProfileState]:
+        """Load (and on PostgreSQL lock) the profiles of these people."""
+        ordered = sorted(set(person_ids))
+        if not self.database.is_sqlite:
+            connection.execute(
+                self.database.insert_ignore(profiles),
+                [{"person_id": person, "data": {}, "updated_at": now} for person in ordered],
+            )
+        states: dict[str, ProfileState] = {}
+        for chunk in chunked(ordered):
+            query = select(profiles.c.person_id, profiles.c.data).where(
+                profiles.c.person_id.in_(chunk)
+            )
+            if not self.database.is_sqlite:
+                query = query.order_by(profiles.c.person_id).with_for_update()
+            for person, data in connection.execute(query):
+                states[person] = ProfileState.from_json(data)
+        return states
+
+    def apply(
+        self,
+        connection: Connection,
+        batch: Sequence[Event],
+        meta: Mapping[str, ItemMeta],
+        now: float,
+    ) -> None:
+        """Fold newly stored events into their people's profiles."""
+        if not batch:
+            return
+        states = self._lock(connection, [event.person_id for event in batch], now)
+        stats: dict[tuple[str, str], ItemStats] = {}
+        for event in batch:
+            state = states.get(event.person_id)
+            if state is None:
+                state = states[event.person_id] = ProfileState()
+            item_id = event.item_id
+            state.fold(event, meta.get(item_id) if item_id else None, self.config)
+            if item_id and event.type in ITEM_STAT_TYPES:
+                key = (event.person_id, item_id)
+                entry = stats.get(key)
+                if entry is None:
+                    entry = stats[key] = ItemStats(first_at=event.ts, last_at=event.ts)
+                entry.fold(event)
+        touched = {event.person_id for event in batch}
+        self._save(connection, {person: states[person] for person in touched}, now)
+        if stats:
+            connection.execute(
+                self._merge_items,
+                [entry.to_row(person, item) for (person, item), entry in stats.items()],
+            )
+
+    def _save(self, connection: Connection, states: Mapping[str, ProfileState], now: float) -> None:
+        connection.execute(
+            self.database.upsert(profiles),
+            [
+                {"person_id": person, "data": state.to_json(), "updated_at": now}
+                for person, state in states.items()
+            ],
+        )
+
+    def merge(self, connection: Connection, source: str, target: str, now: float) -> None:
+        """Move everything known about ``source`` into ``target`` (used when identities link)."""
+        states = self._lock(connection, [source, target], now)
+        source_state = states.get(source)
+        if source_state is not None:
+            target_state = states.get(target) or ProfileState(user_id=target)
+            target_state.merge(source_state, self.config)
+            self._save(connection, {target: target_state}, now)
+            connection.execute(delete(profiles).where(profiles.c.person_id == source))
+        moved = rows(
+            connection.execute(select(profile_items).where(profile_items.c.person_id == source))
+        )
+        if moved:
+            for row in moved:
+                row["person_id"] = target
+            connection.execute(self._merge_items, moved)
+            connection.execute(delete(profile_items).where(profile_items.c.person_id == source))
+        connection.execute(
+            update(events).where(events.c.person_id == source).values(person_id=target)
+        )
+
+    def delete(self, connection: Connection, person_id: str) -> None:
+        connection.execute(delete(profile_items).where(profile_items.c.person_id == person_id))
+        connection.execute(delete(profiles).where(profiles.c.person_id == person_id))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def state(self, connection: Connection, person_id: str) -> ProfileState | None:
+        data = connection.execute(
+            select(profiles.c.data).where(profiles.c.person_id == person_id)
+        ).scalar()
+        return None if data is None else ProfileState.from_json(data)
+
+    def item_stats(
+        self, connection: Connection, person_id: str, limit: int | None = None
+    ) -> dict[str, ItemStats]:
+        """Per-item stats, most recent first."""
+        query = (
+            select(profile_items)
+            .where(profile_items.c.person_id == person_id)
+            .order_by(profile_items.c.last_at.desc(), profile_items.c.item_id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return {row["item_id"]: ItemStats.from_row(row) for row in rows(connection.execute(query))}

@@ -1,0 +1,125 @@
+"""The one schema, in SQLAlchemy Core, shared by SQLite and PostgreSQL.
+
+Times are stored as UTC epoch seconds (float): identical on both engines, cheap to insert and to
+compare, and free of timezone round-trips. JSON columns are JSONB on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+ID = 256  # longest accepted identifier
+
+events = Table(
+    "events",
+    metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("type", String(32), nullable=False),
+    Column("user_id", String(ID)),
+    Column("anonymous_id", String(ID)),
+    # person_id is derived (user id, or "anon:<anonymous_id>" until aliased); raw ids stay as sent
+    # so that merges can be replayed or undone from the log.
+    Column("person_id", String(ID + 5), nullable=False),
+    Column("item_id", String(ID)),
+    Column("decision_id", String(128)),
+    Column("session_id", String(ID)),
+    Column("ts", Float, nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("context", Json),
+    Column("properties", Json),
+)
+Index("ix_events_person_ts", events.c.person_id, events.c.ts)
+Index("ix_events_item", events.c.item_id)
+Index("ix_events_decision", events.c.decision_id)
+Index("ix_events_ts", events.c.ts)
+Index("ix_events_anonymous", events.c.anonymous_id)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("anonymous_id", String(ID), primary_key=True),
+    Column("user_id", String(ID), nullable=False, index=True),
+    Column("linked_at", Float, nullable=False),
+    Column("event_id", String(128)),
+)
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("person_id", String(ID + 5), primary_key=True),
+    Column("data", Json, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+profile_items = Table(
+    "profile_items",
+    metadata,
+    Column("person_id", String(ID + 5), primary_key=True),
+    Column("item_id", String(ID), primary_key=True),
+    Column("first_at", Float, nullable=False),
+    Column("last_at", Float, nullable=False),
+    Column("plays", Integer, nullable=False, default=0),
+    Column("completions", Integer, nullable=False, default=0),
+    Column("progress", Float, nullable=False, default=0.0),
+    Column("progress_at", Float),
+    Column("clicks", Integer, nullable=False, default=0),
+    Column("skips", Integer, nullable=False, default=0),
+    Column("rating", Float),
+    Column("rating_at", Float),
+)
+Index("ix_profile_items_item", profile_items.c.item_id)
+
+items = Table(
+    "items",
+    metadata,
+    Column("item_id", String(ID), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("genres", Json, nullable=False),
+    Column("tags", Json, nullable=False),
+    Column("release_year", Integer),
+    Column("duration_s", Float),
+    Column("maturity_rating", String(32)),
+    Column("description", Text),
+    Column("available_from", Float),
+    Column("available_until", Float),
+    Column("attributes", Json, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+Index("ix_items_kind", items.c.kind)
+
+artwork = Table(
+    "artwork",
+    metadata,
+    Column("item_id", String(ID), primary_key=True),
+    Column("artwork_id", String(128), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("attributes", Json, nullable=False),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("position", Integer, nullable=False, default=0),
+)
+
+# Tables whose rows belong to a person, with the column that names them; the erase hook and the
+# export walk this list, and later capabilities append their own tables.
+PERSON_TABLES: dict[str, str] = {
+    "events": "person_id",
+    "profiles": "person_id",
+    "profile_items": "person_id",
+    "identities": "user_id",
+}
