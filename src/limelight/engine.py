@@ -18,7 +18,7 @@ from limelight.events.ingest import Ingestor
 from limelight.events.model import ANONYMOUS_PREFIX, IngestResult, Rejection, now_utc
 from limelight.privacy.core import CORE_HOOK
 from limelight.privacy.core import identify as identify_person
-from limelight.privacy.registry import PersonalData
+from limelight.privacy.registry import Identity, PersonalData, PersonalDataHook
 from limelight.profiles.decay import DAY_S
 from limelight.profiles.state import FoldConfig, ItemMeta
 from limelight.profiles.store import ProfileStore
@@ -93,7 +93,14 @@ class Engine:
         )
         self.identity = IdentityResolver(self.database)
         self.personal_data = PersonalData(self.database, identify_person)
-        self.personal_data.register(CORE_HOOK)
+        self.personal_data.register(
+            PersonalDataHook(name="core", export=CORE_HOOK.export, erase=self._erase_core)
+        )
+
+    def _erase_core(self, connection: Connection, identity: Identity) -> int:
+        removed = CORE_HOOK.erase(connection, identity)
+        self.profiles.forget(identity.person_ids)  # inside the transaction, under the write lock
+        return removed
 
     # -- events and profiles ---------------------------------------------------------------
 

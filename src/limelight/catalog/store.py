@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, func, literal, or_, select
+from sqlalchemy import Boolean, Connection, and_, delete, exists, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from limelight.catalog.model import Item
@@ -110,7 +110,10 @@ class CatalogStore:
         if self.database.is_sqlite:
             each = func.json_each(column).table_valued("value")
             return exists(select(literal(1)).select_from(each).where(each.c.value == value))
-        return column.contains([value])  # type: ignore[no-any-return]
+        contains: ColumnElement[bool] = column.op("@>", return_type=Boolean)(
+            func.jsonb_build_array(value)
+        )
+        return contains
 
     def meta(self, connection: Connection, item_ids: Iterable[str]) -> dict[str, ItemMeta]:
         """Genres and tags for folding events into profiles."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from limelight.events.identity import IdentityResolver, anonymous_person
 from limelight.events.model import Event, IngestResult, Rejection, now_utc, validate_event
@@ -39,7 +39,8 @@ class Ingestor:
         self.identity = IdentityResolver(database)
         self.meta = meta
         self.max_future_skew_s = max_future_skew_s
-        self._insert = database.insert_ignore(events).returning(events.c.event_id)
+        self._insert_returning = database.insert_ignore(events).returning(events.c.event_id)
+        self._insert = database.insert_ignore(events)
 
     def validate(
         self, batch: Sequence[Any], received_at: float
@@ -78,11 +79,7 @@ class Ingestor:
     def store(self, connection: Connection, valid: Sequence[Event], now: float) -> list[Event]:
         """Inside a write transaction: insert new events, fold profiles, apply identity links."""
         proposed = self.identity.resolve(connection, valid)
-        inserted: set[str] = set()
-        for chunk in chunked(list(valid), 1000):
-            result = connection.execute(self._insert, [event.to_row() for event in chunk])
-            inserted.update(result.scalars())
-        stored = [event for event in valid if event.event_id in inserted]
+        stored = self._insert_new(connection, valid)
         if not stored:
             return stored
         item_ids = [event.item_id for event in stored if event.item_id]
@@ -93,3 +90,22 @@ class Ingestor:
         ):
             self.profiles.merge(connection, anonymous_person(link.anonymous_id), link.user_id, now)
         return stored
+
+    def _insert_new(self, connection: Connection, valid: Sequence[Event]) -> list[Event]:
+        """Insert the events not stored yet; return them."""
+        if self.database.is_sqlite:
+            # The single writer holds the database (BEGIN IMMEDIATE): nobody can insert between
+            # this look-up and the insert, so it is exact, and the insert can skip RETURNING.
+            existing: set[str] = set()
+            for chunk in chunked([event.event_id for event in valid]):
+                query = select(events.c.event_id).where(events.c.event_id.in_(chunk))
+                existing.update(connection.execute(query).scalars())
+            fresh = [event for event in valid if event.event_id not in existing]
+            self.database.bulk(connection, self._insert, [event.to_json_row() for event in fresh])
+            return fresh
+        # Concurrent writers: let the primary key decide, and learn from RETURNING who won.
+        inserted: set[str] = set()
+        for chunk in chunked(list(valid), 1000):
+            result = connection.execute(self._insert_returning, [event.to_row() for event in chunk])
+            inserted.update(result.scalars())
+        return [event for event in valid if event.event_id in inserted]

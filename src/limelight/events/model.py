@@ -6,91 +6,29 @@ its index, the field at fault and the reason, while the good ones go on to stora
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, get_args
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+import orjson
+from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-EventType = Literal[
-    "impression",
-    "click",
-    "play_start",
-    "play_progress",
-    "play_complete",
-    "skip",
-    "search",
-    "rating",
-    "add_to_list",
-    "ad_impression",
-    "ad_click",
-    "identify",
-    "alias",
-]
-EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+from limelight.events.schema import EVENT_ADAPTER, EVENT_TYPES
 
-#: Types that are about one catalogue item and must name it in ``properties.item_id``.
-ITEM_EVENTS = frozenset(
-    {
-        "impression",
-        "click",
-        "play_start",
-        "play_progress",
-        "play_complete",
-        "skip",
-        "rating",
-        "add_to_list",
-    }
-)
-AD_EVENTS = frozenset({"ad_impression", "ad_click"})
 ANONYMOUS_PREFIX = "anon:"
-_ID = r"^[^\x00-\x1f\x7f]+$"
-_ID_PATTERN = re.compile(_ID)
+_VALIDATE = EVENT_ADAPTER.validator.validate_python  # the compiled validator, without wrappers
 
 
-class Context(BaseModel):
-    """Where the event happened. Unknown keys are kept as sent."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    device: str | None = Field(default=None, max_length=64)
-    platform: str | None = Field(default=None, max_length=64)
-    app: str | None = Field(default=None, max_length=128)
-    locale: str | None = Field(default=None, max_length=35)
-    timezone: str | None = Field(default=None, max_length=64)
-    session_id: str | None = Field(default=None, max_length=256)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown IANA time zone {value!r}") from error
-        return value
-
-
-class EventIn(BaseModel):
-    """One event as a client sends it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    event_id: str = Field(min_length=1, max_length=128, pattern=_ID)
-    type: EventType
-    user_id: str | None = Field(default=None, min_length=1, max_length=256, pattern=_ID)
-    anonymous_id: str | None = Field(default=None, min_length=1, max_length=256, pattern=_ID)
-    timestamp: datetime | None = None
-    context: Context = Field(default_factory=Context)
-    properties: dict[str, Any] = Field(default_factory=dict)
-    traits: dict[str, Any] | None = None
-    consent: dict[str, bool] | None = None
-    previous_id: str | None = Field(default=None, min_length=1, max_length=256, pattern=_ID)
+@lru_cache(maxsize=1024)
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 @dataclass(slots=True)
@@ -112,6 +50,13 @@ class Event:
     traits: dict[str, Any] | None = None
     consent: dict[str, bool] | None = None
     previous_id: str | None = None
+
+    def to_json_row(self) -> dict[str, Any]:
+        """The stored row with JSON columns already serialized (for ``Database.bulk``)."""
+        row = self.to_row()
+        row["context"] = orjson.dumps(row["context"]).decode()
+        row["properties"] = orjson.dumps(row["properties"]).decode()
+        return row
 
     def to_row(self) -> dict[str, Any]:
         """The row stored in ``events``."""
@@ -177,125 +122,66 @@ class IngestResult:
         }
 
 
-class _Invalid(Exception):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
-
-
-def _require_text(properties: dict[str, Any], key: str, event_type: str) -> str:
-    value = properties.get(key)
-    if value is None:
-        raise _Invalid(f"properties.{key}", f"required for {event_type} events")
-    if not isinstance(value, str) or not value or len(value) > 256 or not _ID_PATTERN.match(value):
-        raise _Invalid(
-            f"properties.{key}", "must be a non-empty string of at most 256 printable characters"
-        )
-    return value
-
-
-def _number(
-    properties: dict[str, Any], key: str, low: float, high: float, *, required: bool
-) -> None:
-    value = properties.get(key)
-    if value is None:
-        if required:
-            raise _Invalid(f"properties.{key}", "is required")
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _Invalid(f"properties.{key}", "must be a finite number")
-    if not low <= value <= high:
-        raise _Invalid(f"properties.{key}", f"must be between {low:g} and {high:g}")
-
-
-def _check_type_rules(event: EventIn) -> None:
-    kind = event.type
-    properties = event.properties
-    if event.user_id is None and event.anonymous_id is None:
-        raise _Invalid("user_id", "an event needs user_id or anonymous_id")
-    for name in ("user_id", "previous_id"):
-        value = getattr(event, name)
-        if value is not None and value.startswith(ANONYMOUS_PREFIX):
-            raise _Invalid(name, f"must not start with the reserved prefix {ANONYMOUS_PREFIX!r}")
-    if kind in ITEM_EVENTS:
-        _require_text(properties, "item_id", kind)
-    if kind in AD_EVENTS:
-        _require_text(properties, "ad_id", kind)
-    if kind == "rating":
-        _number(properties, "rating", 0.0, 10.0, required=True)
-    if kind == "play_progress":
-        _number(properties, "progress", 0.0, 1.0, required=True)
-    elif "progress" in properties:
-        _number(properties, "progress", 0.0, 1.0, required=False)
-    if kind == "search":
-        query = properties.get("query")
-        if not isinstance(query, str) or not query.strip():
-            raise _Invalid("properties.query", "search events need a non-empty query")
-        if len(query) > 1000:
-            raise _Invalid("properties.query", "must be at most 1000 characters")
-    if "position" in properties:
-        position = properties["position"]
-        if isinstance(position, bool) or not isinstance(position, int) or position < 0:
-            raise _Invalid("properties.position", "must be a non-negative integer")
-    for key in ("watch_s", "duration_s"):
-        if key in properties:
-            _number(properties, key, 0.0, 1e7, required=False)
-    for key in ("decision_id", "page_id"):
-        if key in properties:
-            _require_text(properties, key, kind)
-    if kind == "identify" and event.user_id is None:
-        raise _Invalid("user_id", "identify events need a user_id")
-    if kind != "identify" and (event.traits is not None or event.consent is not None):
-        raise _Invalid(
-            "traits" if event.traits is not None else "consent", "only identify events carry it"
-        )
-    if kind == "alias":
-        if event.user_id is None:
-            raise _Invalid("user_id", "alias events need the user_id to merge into")
-        if event.previous_id is None:
-            raise _Invalid("previous_id", "alias events need the previous (anonymous) id")
-    elif event.previous_id is not None:
-        raise _Invalid("previous_id", "only alias events carry it")
-
-
-def _loc(error: ErrorDetails) -> str:
+def _field(error: ErrorDetails, tag: Any) -> str:
+    """The dotted field name of a validation error, without the union's tag."""
     parts = [str(part) for part in error.get("loc", ())]
-    return ".".join(parts) or "event"
+    if parts and parts[0] == tag:
+        parts = parts[1:]
+    return ".".join(parts) or "type"
+
+
+def _reason(error: ErrorDetails, raw: dict[str, Any]) -> str:
+    kind = error.get("type")
+    if kind == "union_tag_invalid":
+        return f"unknown event type {raw.get('type')!r}; expected one of {', '.join(EVENT_TYPES)}"
+    if kind == "union_tag_not_found":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a field of this event type"
+    return str(error.get("msg", "is invalid"))
 
 
 def validate_event(
     raw: Any, index: int, *, received_at: float, max_future_skew_s: float
 ) -> Event | Rejection:
     """Validate one raw event; return the normalized event or the reason it is refused."""
-    event_id = raw.get("event_id") if isinstance(raw, dict) else None
-    event_id = event_id if isinstance(event_id, str) else None
     if not isinstance(raw, dict):
         return Rejection(index, "event", "each event must be a JSON object")
+    event_id = raw.get("event_id")
+    event_id = event_id if isinstance(event_id, str) else None
     try:
-        parsed = EventIn.model_validate(raw)
-        _check_type_rules(parsed)
+        data = _VALIDATE(raw)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
-        return Rejection(index, _loc(first), str(first.get("msg", "invalid")), event_id)
-    except _Invalid as invalid:
-        return Rejection(index, invalid.field, invalid.reason, event_id)
-    if parsed.timestamp is None:
+        return Rejection(index, _field(first, raw.get("type")), _reason(first, raw), event_id)
+    user_id = data.get("user_id")
+    anonymous_id = data.get("anonymous_id")
+    if user_id is None and anonymous_id is None:
+        return Rejection(index, "user_id", "an event needs user_id or anonymous_id", event_id)
+    if user_id is not None and user_id.startswith(ANONYMOUS_PREFIX):
+        return Rejection(index, "user_id", f"must not start with {ANONYMOUS_PREFIX!r}", event_id)
+    previous_id = data.get("previous_id")
+    if previous_id is not None and previous_id.startswith(ANONYMOUS_PREFIX):
+        return Rejection(
+            index, "previous_id", f"must not start with {ANONYMOUS_PREFIX!r}", event_id
+        )
+    context: dict[str, Any] = data.get("context") or {}
+    zone = context.get("timezone")
+    if zone is not None and not _known_zone(zone):
+        return Rejection(index, "context.timezone", f"unknown IANA time zone {zone!r}", event_id)
+    stamp: datetime | None = data.get("timestamp")
+    if stamp is None:
         ts = received_at
     else:
-        stamp = (
-            parsed.timestamp if parsed.timestamp.tzinfo else parsed.timestamp.replace(tzinfo=UTC)
-        )
-        ts = stamp.timestamp()
+        ts = (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
         if ts > received_at + max_future_skew_s:
             return Rejection(index, "timestamp", "is too far in the future", event_id)
-    context = parsed.context.model_dump(exclude_none=True)
-    properties = parsed.properties
+    properties: dict[str, Any] = data.get("properties") or {}
     return Event(
-        event_id=parsed.event_id,
-        type=parsed.type,
-        user_id=parsed.user_id,
-        anonymous_id=parsed.anonymous_id,
+        event_id=data["event_id"],
+        type=data["type"],
+        user_id=user_id,
+        anonymous_id=anonymous_id,
         ts=ts,
         received_at=received_at,
         item_id=properties.get("item_id"),
@@ -303,9 +189,9 @@ def validate_event(
         session_id=context.get("session_id"),
         context=context,
         properties=properties,
-        traits=parsed.traits,
-        consent=parsed.consent,
-        previous_id=parsed.previous_id,
+        traits=data.get("traits"),
+        consent=data.get("consent"),
+        previous_id=previous_id,
     )
 
 

@@ -53,6 +53,29 @@ def local_time(ts: float, timezone: str | None) -> datetime:
     return datetime.fromtimestamp(ts, _zone(timezone) if timezone else UTC)
 
 
+_OFFSETS: dict[tuple[str, int], float] = {}
+
+
+def hour_and_weekday(ts: float, timezone: str | None) -> tuple[int, int]:
+    """Local hour (0-23) and weekday (Monday 0) of an event, with UTC offsets cached per hour.
+
+    Offsets change only on the hour (UTC) in every zone in use, so one look-up per zone and
+    hour serves every event of that hour.
+    """
+    offset = 0.0
+    if timezone:
+        key = (timezone, int(ts // 3600))
+        cached = _OFFSETS.get(key)
+        if cached is None:
+            if len(_OFFSETS) > 100_000:
+                _OFFSETS.clear()
+            delta = local_time(ts, timezone).utcoffset()
+            cached = _OFFSETS[key] = delta.total_seconds() if delta is not None else 0.0
+        offset = cached
+    local = int((ts + offset) // 3600)
+    return local % 24, (local // 24 + 3) % 7  # 1970-01-01 was a Thursday
+
+
 @dataclass(slots=True)
 class ItemStats:
     """One person's history with one item."""
@@ -196,9 +219,9 @@ class ProfileState:
         if platform:
             self.platforms[platform] = self.platforms.get(platform, 0) + 1
         if kind in HABIT_TYPES:
-            moment = local_time(event.ts, event.context.get("timezone"))
-            self.hours[moment.hour] += 1
-            self.weekdays[moment.weekday()] += 1
+            hour, weekday = hour_and_weekday(event.ts, event.context.get("timezone"))
+            self.hours[hour] += 1
+            self.weekdays[weekday] += 1
         if kind == "search":
             self._search(event.ts, str(event.properties["query"]))
         weight = config.weights.get(kind, 0.0)

@@ -8,7 +8,8 @@ fixed order, so two batches never deadlock).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, delete, func, or_, select, update
@@ -16,17 +17,40 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from limelight.events.model import Event
 from limelight.profiles.state import ITEM_STAT_TYPES, FoldConfig, ItemMeta, ItemStats, ProfileState
-from limelight.storage.database import Database, chunked, rows
+from limelight.storage.database import Database, chunked, json_text, rows
 from limelight.storage.schema import events, profile_items, profiles
 
 
 class ProfileStore:
     """Profiles and per-item stats on one database."""
 
-    def __init__(self, database: Database, config: FoldConfig) -> None:
+    def __init__(
+        self, database: Database, config: FoldConfig, *, cache_size: int = 100_000
+    ) -> None:
         self.database = database
         self.config = config
         self._merge_items = self._item_merge_statement()
+        self._upsert_profiles = database.upsert(profiles)
+        # The single SQLite writer may keep profiles in memory between batches: the database
+        # tells it when another process wrote (data_version) and every failed transaction
+        # drops the cache, so it never serves state that was not committed.
+        self._cache: OrderedDict[str, ProfileState] | None = (
+            OrderedDict() if database.is_sqlite else None
+        )
+        self._cache_size = cache_size
+        database.rollback_hooks.append(self.forget_all)
+        database.foreign_write_hooks.append(self.forget_all)
+
+    def forget_all(self) -> None:
+        """Drop every cached profile."""
+        if self._cache is not None:
+            self._cache.clear()
+
+    def forget(self, person_ids: Iterable[str]) -> None:
+        """Drop cached profiles that were changed outside ``apply`` (erase, rebuild)."""
+        if self._cache is not None:
+            for person in person_ids:
+                self._cache.pop(person, None)
 
     def _item_merge_statement(self) -> Any:
         module = sqlite if self.database.is_sqlite else postgresql
@@ -68,13 +92,23 @@ class ProfileStore:
     ) -> dict[str, ProfileState]:
         """Load (and on PostgreSQL lock) the profiles of these people."""
         ordered = sorted(set(person_ids))
-        if not self.database.is_sqlite:
+        states: dict[str, ProfileState] = {}
+        missing = ordered
+        if self._cache is not None:
+            missing = []
+            for person in ordered:
+                cached = self._cache.get(person)
+                if cached is None:
+                    missing.append(person)
+                else:
+                    states[person] = cached
+        elif not self.database.is_sqlite:
+            # Make sure a row exists for every person so that FOR UPDATE can lock it.
             connection.execute(
                 self.database.insert_ignore(profiles),
                 [{"person_id": person, "data": {}, "updated_at": now} for person in ordered],
             )
-        states: dict[str, ProfileState] = {}
-        for chunk in chunked(ordered):
+        for chunk in chunked(missing):
             query = select(profiles.c.person_id, profiles.c.data).where(
                 profiles.c.person_id.in_(chunk)
             )
@@ -96,12 +130,13 @@ class ProfileStore:
             return
         states = self._lock(connection, [event.person_id for event in batch], now)
         stats: dict[tuple[str, str], ItemStats] = {}
+        config = self.config
         for event in batch:
             state = states.get(event.person_id)
             if state is None:
                 state = states[event.person_id] = ProfileState()
             item_id = event.item_id
-            state.fold(event, meta.get(item_id) if item_id else None, self.config)
+            state.fold(event, meta.get(item_id) if item_id else None, config)
             if item_id and event.type in ITEM_STAT_TYPES:
                 key = (event.person_id, item_id)
                 entry = stats.get(key)
@@ -111,19 +146,28 @@ class ProfileStore:
         touched = {event.person_id for event in batch}
         self._save(connection, {person: states[person] for person in touched}, now)
         if stats:
-            connection.execute(
+            self.database.bulk(
+                connection,
                 self._merge_items,
                 [entry.to_row(person, item) for (person, item), entry in stats.items()],
             )
 
     def _save(self, connection: Connection, states: Mapping[str, ProfileState], now: float) -> None:
-        connection.execute(
-            self.database.upsert(profiles),
+        self.database.bulk(
+            connection,
+            self._upsert_profiles,
             [
-                {"person_id": person, "data": state.to_json(), "updated_at": now}
+                {"person_id": person, "data": json_text(state.to_json()), "updated_at": now}
                 for person, state in states.items()
             ],
         )
+        cache = self._cache
+        if cache is not None:
+            for person, state in states.items():
+                cache[person] = state
+                cache.move_to_end(person)
+            while len(cache) > self._cache_size:
+                cache.popitem(last=False)
 
     def merge(self, connection: Connection, source: str, target: str, now: float) -> None:
         """Move everything known about ``source`` into ``target`` (used when identities link)."""
@@ -134,6 +178,7 @@ class ProfileStore:
             target_state.merge(source_state, self.config)
             self._save(connection, {target: target_state}, now)
             connection.execute(delete(profiles).where(profiles.c.person_id == source))
+            self.forget([source])
         moved = rows(
             connection.execute(select(profile_items).where(profile_items.c.person_id == source))
         )
@@ -149,6 +194,7 @@ class ProfileStore:
     def delete(self, connection: Connection, person_id: str) -> None:
         connection.execute(delete(profile_items).where(profile_items.c.person_id == person_id))
         connection.execute(delete(profiles).where(profiles.c.person_id == person_id))
+        self.forget([person_id])
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -9,9 +9,10 @@ of this: its writers run concurrently and rely on constraints and row locks.
 
 from __future__ import annotations
 
+import operator
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,8 @@ class Database:
             )
             self._install_sqlite_hooks(sqlite_synchronous)
             self._write_lock: threading.Lock | None = threading.Lock()
+            self._writer: Connection | None = None
+            self._data_version: int | None = None
         else:
             self.engine = create_engine(
                 self.url,
@@ -60,6 +63,13 @@ class Database:
                 pool_pre_ping=True,
             )
             self._write_lock = None
+        #: Called (inside the failed transaction's lock) when a write transaction rolls back, so
+        #: that in-memory state folded during it can be dropped.
+        self.rollback_hooks: list[Callable[[], None]] = []
+        #: Called at the start of a write when another connection (another process) has
+        #: committed since our last write: caches of database state must be dropped.
+        self.foreign_write_hooks: list[Callable[[], None]] = []
+        self._compiled: dict[tuple[int, tuple[str, ...]], tuple[str, Any]] = {}
 
     @property
     def is_sqlite(self) -> bool:
@@ -84,12 +94,51 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction; committed when the block exits without error."""
-        lock = self._write_lock if self._write_lock is not None else nullcontext()
-        with lock, self.engine.connect() as connection:
-            connection.info["limelight_immediate"] = True
-            with connection.begin():
-                yield connection
+        """A write transaction; committed when the block exits without error.
+
+        On SQLite every write of this process goes through one dedicated connection under one
+        lock (the single writer); ``PRAGMA data_version`` on it then tells whether anyone else
+        wrote since our last transaction.
+        """
+        if self._write_lock is None:
+            with self.engine.connect() as connection:
+                try:
+                    with connection.begin():
+                        yield connection
+                except BaseException:
+                    self._rolled_back()
+                    raise
+            return
+        with self._write_lock:
+            connection = self._writer_connection()
+            try:
+                connection.info["limelight_immediate"] = True
+                with connection.begin():
+                    version = connection.exec_driver_sql("PRAGMA data_version").scalar()
+                    if version != self._data_version:
+                        for hook in self.foreign_write_hooks:
+                            hook()
+                    yield connection
+                self._data_version = version
+            except BaseException:
+                self._rolled_back()
+                self._close_writer()
+                raise
+
+    def _writer_connection(self) -> Connection:
+        if self._writer is None or self._writer.closed:
+            self._writer = self.engine.connect()
+            self._data_version = None
+        return self._writer
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def _rolled_back(self) -> None:
+        for hook in self.rollback_hooks:
+            hook()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -98,6 +147,9 @@ class Database:
             yield connection
 
     def dispose(self) -> None:
+        if self._write_lock is not None:
+            with self._write_lock:
+                self._close_writer()
         self.engine.dispose()
 
     # -- dialect-neutral statements -------------------------------------------------------
@@ -116,6 +168,35 @@ class Database:
         return statement.on_conflict_do_update(
             index_elements=keys, set_={name: statement.excluded[name] for name in columns}
         )
+
+    def bulk(
+        self, connection: Connection, statement: Any, params: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Run one statement for many rows straight through the driver's ``executemany``.
+
+        Skips SQLAlchemy's per-row type processing, so JSON values must already be serialized
+        (``json_text``). Used on the hot ingest path only.
+        """
+        if not params:
+            return
+        keys = tuple(params[0].keys())
+        cache_key = (id(statement), keys)
+        compiled = self._compiled.get(cache_key)
+        if compiled is None:
+            built = statement.compile(dialect=self.engine.dialect, column_keys=list(keys))
+            order = built.positiontup
+            getter = operator.itemgetter(*order) if order else None
+            compiled = self._compiled[cache_key] = (str(built), getter)
+        sql, getter = compiled
+        if getter is None:
+            connection.exec_driver_sql(sql, list(params))
+        else:
+            connection.exec_driver_sql(sql, [getter(row) for row in params])
+
+
+def json_text(value: Any) -> str:
+    """A value serialized the way the JSON columns store it (for ``Database.bulk``)."""
+    return orjson.dumps(value).decode()
 
 
 def rows(result: Any) -> list[dict[str, Any]]:

@@ -65,6 +65,7 @@ profiles = Table(
     Column("person_id", String(ID + 5), primary_key=True),
     Column("data", Json, nullable=False),
     Column("updated_at", Float, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 profile_items = Table(
@@ -82,6 +83,7 @@ profile_items = Table(
     Column("skips", Integer, nullable=False, default=0),
     Column("rating", Float),
     Column("rating_at", Float),
+    sqlite_with_rowid=False,
 )
 Index("ix_profile_items_item", profile_items.c.item_id)
 

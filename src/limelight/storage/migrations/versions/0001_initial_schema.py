@@ -122,6 +122,7 @@ def upgrade() -> None:
         sa.Column("rating", sa.Float(), nullable=True),
         sa.Column("rating_at", sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint("person_id", "item_id"),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("profile_items", schema=None) as batch_op:
         batch_op.create_index("ix_profile_items_item", ["item_id"], unique=False)
@@ -136,6 +137,7 @@ def upgrade() -> None:
         ),
         sa.Column("updated_at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("person_id"),
+        sqlite_with_rowid=False,
     )
 
 

@@ -1,0 +1,63 @@
+"""Small builders shared by tests."""
+
+from __future__ import annotations
+
+from itertools import count
+from typing import Any
+
+from sqlalchemy import MetaData, Table, inspect, select
+
+from limelight import Engine
+
+_ids = count()
+
+
+def event(
+    kind: str,
+    *,
+    user: str | None = "u1",
+    anon: str | None = None,
+    item: str | None = None,
+    at: float | str | None = None,
+    **properties: Any,
+) -> dict[str, Any]:
+    """A valid event dict with a fresh event id."""
+    body: dict[str, Any] = {"event_id": f"t{next(_ids)}", "type": kind}
+    if user is not None:
+        body["user_id"] = user
+    if anon is not None:
+        body["anonymous_id"] = anon
+    if at is not None:
+        body["timestamp"] = at
+    props = dict(properties)
+    context = props.pop("context", None)
+    if context is not None:
+        body["context"] = context
+    for key in ("traits", "consent", "previous_id"):
+        if key in props:
+            body[key] = props.pop(key)
+    if item is not None:
+        props["item_id"] = item
+    body["properties"] = props
+    return body
+
+
+def all_rows(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table (for checks that nothing anywhere mentions a value)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    with engine.database.read() as connection:
+        for name in inspect(connection).get_table_names():
+            reflected = Table(name, MetaData(), autoload_with=connection)
+            found[name] = [dict(row) for row in connection.execute(select(reflected)).mappings()]
+    return found
+
+
+def mentions(rows: dict[str, list[dict[str, Any]]], needle: str) -> list[str]:
+    """Tables and columns whose values contain ``needle`` (JSON values included)."""
+    hits = []
+    for table, table_rows in rows.items():
+        for row in table_rows:
+            for column, value in row.items():
+                if needle in str(value):
+                    hits.append(f"{table}.{column}")
+    return sorted(set(hits))
