@@ -181,3 +181,19 @@ def test_naive_and_epoch_timestamps_are_utc(sqlite_engine: Engine) -> None:
     with sqlite_engine.database.read() as connection:
         values = connection.execute(select(events.c.ts)).scalars().all()
     assert values == [pytest.approx(981173106.0)] * 2
+
+
+def test_millisecond_epochs_and_bad_timestamps(sqlite_engine: Engine) -> None:
+    result = sqlite_engine.ingest(
+        [
+            event("click", item="a", at=981173106000),
+            event("click", item="b", at=981173106.5),
+            {**event("click", item="c"), "timestamp": True},
+            {**event("click", item="d"), "timestamp": float("nan")},
+        ]
+    )
+    assert result.accepted == 2
+    assert {r.field.split(".")[0] for r in result.rejected} == {"timestamp"}
+    with sqlite_engine.database.read() as connection:
+        values = sorted(connection.execute(select(events.c.ts)).scalars())
+    assert values == [pytest.approx(981173106.0), pytest.approx(981173106.5)]

@@ -19,6 +19,8 @@ from pydantic_core import ErrorDetails
 from limelight.events.schema import EVENT_ADAPTER, EVENT_TYPES
 
 ANONYMOUS_PREFIX = "anon:"
+#: Numeric timestamps are epoch seconds; larger values are taken as milliseconds (as in JS).
+MILLISECONDS_ABOVE = 1e11
 _VALIDATE = EVENT_ADAPTER.validator.validate_python  # the compiled validator, without wrappers
 
 
@@ -127,6 +129,8 @@ def _field(error: ErrorDetails, tag: Any) -> str:
     parts = [str(part) for part in error.get("loc", ())]
     if parts and parts[0] == tag:
         parts = parts[1:]
+    if parts and parts[0] == "timestamp":
+        return "timestamp"  # drop the union member (number or date-time) from the name
     return ".".join(parts) or "type"
 
 
@@ -138,6 +142,8 @@ def _reason(error: ErrorDetails, raw: dict[str, Any]) -> str:
         return "is required"
     if kind == "extra_forbidden":
         return "is not a field of this event type"
+    if error.get("loc", ("",))[-2:-1] == ("timestamp",) or error.get("loc") == ("timestamp",):
+        return "must be an ISO 8601 date-time or epoch seconds (milliseconds above 1e11)"
     return str(error.get("msg", "is invalid"))
 
 
@@ -169,11 +175,14 @@ def validate_event(
     zone = context.get("timezone")
     if zone is not None and not _known_zone(zone):
         return Rejection(index, "context.timezone", f"unknown IANA time zone {zone!r}", event_id)
-    stamp: datetime | None = data.get("timestamp")
+    stamp: float | datetime | None = data.get("timestamp")
     if stamp is None:
         ts = received_at
     else:
-        ts = (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
+        if isinstance(stamp, datetime):
+            ts = (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
+        else:
+            ts = stamp / 1000.0 if stamp > MILLISECONDS_ABOVE else float(stamp)
         if ts > received_at + max_future_skew_s:
             return Rejection(index, "timestamp", "is too far in the future", event_id)
     properties: dict[str, Any] = data.get("properties") or {}

@@ -39,6 +39,8 @@ EventId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern
 Short = Annotated[str, StringConstraints(max_length=64)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
 Query = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+#: Epoch seconds (or milliseconds, see ``MILLISECONDS_ABOVE``); ISO 8601 strings go to datetime.
+Epoch = Annotated[float, Field(ge=0.0, strict=True, allow_inf_nan=False)]
 Seconds = Annotated[float, Field(ge=0.0, le=1e7, strict=True)]
 
 _KEEP = ConfigDict(extra="allow")
@@ -105,7 +107,7 @@ class AdProperties(CommonProperties, total=False):
 class _Base(TypedDict, total=False):
     event_id: Required[EventId]
     anonymous_id: Id
-    timestamp: datetime
+    timestamp: Epoch | datetime
     context: Context
 
 
