@@ -14,7 +14,14 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from limelight.events.identity import IdentityResolver, anonymous_person
-from limelight.events.model import Event, IngestResult, Rejection, now_utc, validate_event
+from limelight.events.model import (
+    EVENT_COLUMNS,
+    Event,
+    IngestResult,
+    Rejection,
+    now_utc,
+    validate_event,
+)
 from limelight.profiles.state import ItemMeta
 from limelight.profiles.store import ProfileStore
 from limelight.storage.database import Database, chunked
@@ -94,14 +101,25 @@ class Ingestor:
     def _insert_new(self, connection: Connection, valid: Sequence[Event]) -> list[Event]:
         """Insert the events not stored yet; return them."""
         if self.database.is_sqlite:
-            # The single writer holds the database (BEGIN IMMEDIATE): nobody can insert between
-            # this look-up and the insert, so it is exact, and the insert can skip RETURNING.
+            # The single writer holds the database (BEGIN IMMEDIATE), so the count of inserted
+            # rows is exact: when it falls short some ids were already stored, and the insert is
+            # redone for the new ones only. The common case costs one statement.
+            savepoint = connection.begin_nested()
+            values = [event.values() for event in valid]
+            if self.database.bulk_values(connection, self._insert, EVENT_COLUMNS, values) == len(
+                valid
+            ):
+                savepoint.commit()
+                return list(valid)
+            savepoint.rollback()
             existing: set[str] = set()
             for chunk in chunked([event.event_id for event in valid]):
                 query = select(events.c.event_id).where(events.c.event_id.in_(chunk))
                 existing.update(connection.execute(query).scalars())
             fresh = [event for event in valid if event.event_id not in existing]
-            self.database.bulk(connection, self._insert, [event.to_json_row() for event in fresh])
+            self.database.bulk_values(
+                connection, self._insert, EVENT_COLUMNS, [event.values() for event in fresh]
+            )
             return fresh
         # Concurrent writers: let the primary key decide, and learn from RETURNING who won.
         inserted: set[str] = set()

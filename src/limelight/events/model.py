@@ -53,16 +53,10 @@ class Event:
     consent: dict[str, bool] | None = None
     previous_id: str | None = None
 
-    def to_json_row(self) -> dict[str, Any]:
-        """The stored row with JSON columns already serialized (for ``Database.bulk``)."""
-        row = self.to_row()
-        row["context"] = orjson.dumps(row["context"]).decode()
-        row["properties"] = orjson.dumps(row["properties"]).decode()
-        return row
-
-    def to_row(self) -> dict[str, Any]:
-        """The row stored in ``events``."""
-        properties = self.properties
+    def stored_properties(self) -> dict[str, Any]:
+        """Properties as stored: identify and alias keep traits, consent and previous_id here."""
+        if self.traits is None and self.consent is None and self.previous_id is None:
+            return self.properties
         extras = {
             key: value
             for key, value in (
@@ -72,8 +66,27 @@ class Event:
             )
             if value is not None
         }
-        if extras:
-            properties = {**properties, **extras}
+        return {**self.properties, **extras}
+
+    def values(self) -> tuple[Any, ...]:
+        """The stored row in ``EVENT_COLUMNS`` order, JSON already serialized (hot path)."""
+        return (
+            self.event_id,
+            self.type,
+            self.user_id,
+            self.anonymous_id,
+            self.person_id,
+            self.item_id,
+            self.decision_id,
+            self.session_id,
+            self.ts,
+            self.received_at,
+            _dumps(self.context).decode(),
+            _dumps(self.stored_properties()).decode(),
+        )
+
+    def to_row(self) -> dict[str, Any]:
+        """The row stored in ``events``."""
         return {
             "event_id": self.event_id,
             "type": self.type,
@@ -86,8 +99,25 @@ class Event:
             "ts": self.ts,
             "received_at": self.received_at,
             "context": self.context,
-            "properties": properties,
+            "properties": self.stored_properties(),
         }
+
+
+EVENT_COLUMNS = (
+    "event_id",
+    "type",
+    "user_id",
+    "anonymous_id",
+    "person_id",
+    "item_id",
+    "decision_id",
+    "session_id",
+    "ts",
+    "received_at",
+    "context",
+    "properties",
+)
+_dumps = orjson.dumps
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,22 @@ def hour_and_weekday(ts: float, timezone: str | None) -> tuple[int, int]:
     return local % 24, (local // 24 + 3) % 7  # 1970-01-01 was a Thursday
 
 
+ITEM_STAT_COLUMNS = (
+    "person_id",
+    "item_id",
+    "first_at",
+    "last_at",
+    "plays",
+    "completions",
+    "progress",
+    "progress_at",
+    "clicks",
+    "skips",
+    "rating",
+    "rating_at",
+)
+
+
 @dataclass(slots=True)
 class ItemStats:
     """One person's history with one item."""
@@ -139,6 +155,23 @@ class ItemStats:
     def finished(self) -> bool:
         """Watched to the end (or nearly) on the latest play."""
         return self.progress >= 0.95 or (self.completions > 0 and self.progress_at is None)
+
+    def values(self, person_id: str, item_id: str) -> tuple[Any, ...]:
+        """The stored row in ``ITEM_STAT_COLUMNS`` order (hot path)."""
+        return (
+            person_id,
+            item_id,
+            self.first_at,
+            self.last_at,
+            self.plays,
+            self.completions,
+            self.progress,
+            self.progress_at,
+            self.clicks,
+            self.skips,
+            self.rating,
+            self.rating_at,
+        )
 
     def to_row(self, person_id: str, item_id: str) -> dict[str, Any]:
         return {

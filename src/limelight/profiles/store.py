@@ -12,12 +12,20 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from limelight.events.model import Event
-from limelight.profiles.state import ITEM_STAT_TYPES, FoldConfig, ItemMeta, ItemStats, ProfileState
-from limelight.storage.database import Database, chunked, json_text, rows
+from limelight.profiles.state import (
+    ITEM_STAT_COLUMNS,
+    ITEM_STAT_TYPES,
+    FoldConfig,
+    ItemMeta,
+    ItemStats,
+    ProfileState,
+)
+from limelight.storage.database import Database, chunked, rows
 from limelight.storage.schema import events, profile_items, profiles
 
 
@@ -146,20 +154,19 @@ class ProfileStore:
         touched = {event.person_id for event in batch}
         self._save(connection, {person: states[person] for person in touched}, now)
         if stats:
-            self.database.bulk(
+            self.database.bulk_values(
                 connection,
                 self._merge_items,
-                [entry.to_row(person, item) for (person, item), entry in stats.items()],
+                ITEM_STAT_COLUMNS,
+                [entry.values(person, item) for (person, item), entry in stats.items()],
             )
 
     def _save(self, connection: Connection, states: Mapping[str, ProfileState], now: float) -> None:
-        self.database.bulk(
+        self.database.bulk_values(
             connection,
             self._upsert_profiles,
-            [
-                {"person_id": person, "data": json_text(state.to_json()), "updated_at": now}
-                for person, state in states.items()
-            ],
+            ("person_id", "data", "updated_at"),
+            [(person, orjson.dumps(state).decode(), now) for person, state in states.items()],
         )
         cache = self._cache
         if cache is not None:

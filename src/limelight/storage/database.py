@@ -193,6 +193,29 @@ class Database:
         else:
             connection.exec_driver_sql(sql, [getter(row) for row in params])
 
+    def bulk_values(
+        self,
+        connection: Connection,
+        statement: Any,
+        columns: tuple[str, ...],
+        values: Sequence[tuple[Any, ...]],
+    ) -> int:
+        """Like ``bulk`` with rows already as tuples in ``columns`` order; returns rows changed."""
+        if not values:
+            return 0
+        cache_key = (id(statement), columns)
+        compiled = self._compiled.get(cache_key)
+        if compiled is None:
+            built = statement.compile(dialect=self.engine.dialect, column_keys=list(columns))
+            order = built.positiontup
+            compiled = self._compiled[cache_key] = (str(built), order)
+        sql, order = compiled
+        if order is not None and tuple(order) == columns:
+            params: Any = list(values)
+        else:
+            params = [dict(zip(columns, row, strict=True)) for row in values]
+        return int(connection.exec_driver_sql(sql, params).rowcount)
+
 
 def json_text(value: Any) -> str:
     """A value serialized the way the JSON columns store it (for ``Database.bulk``)."""
