@@ -49,7 +49,9 @@ class KeyRing:
 
     def __init__(self, settings: Settings) -> None:
         self.path: Path = settings.keys_file
-        self._configured = {_digest(k.key): KeyInfo(k.name, frozenset(k.scopes)) for k in settings.api_keys}
+        self._configured = {
+            _digest(k.key): KeyInfo(k.name, frozenset(k.scopes)) for k in settings.api_keys
+        }
         self._stored: dict[str, KeyInfo] = {}
         self._mtime: float | None = None
         self._lock = threading.Lock()
@@ -64,7 +66,9 @@ class KeyRing:
             return
         data = orjson.loads(self.path.read_bytes())
         self._stored = {
-            entry["sha256"]: KeyInfo(entry["name"], frozenset(entry["scopes"]), entry.get("created_at"))
+            entry["sha256"]: KeyInfo(
+                entry["name"], frozenset(entry["scopes"]), entry.get("created_at")
+            )
             for entry in data.get("keys", [])
         }
         self._mtime = mtime
@@ -86,7 +90,9 @@ def create_key(settings: Settings, scopes: list[str], name: str) -> str:
     """Make a new key, store its hash in the keys file and return the key (shown once)."""
     unknown = [scope for scope in scopes if scope not in SCOPES]
     if unknown or not scopes:
-        raise InvalidInput(f"scopes must be among {', '.join(SCOPES)}; got {scopes}", field="scopes")
+        raise InvalidInput(
+            f"scopes must be among {', '.join(SCOPES)}; got {scopes}", field="scopes"
+        )
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     path = settings.keys_file
     path.parent.mkdir(parents=True, exist_ok=True)

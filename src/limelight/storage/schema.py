@@ -125,3 +125,39 @@ PERSON_TABLES: dict[str, str] = {
     "profile_items": "person_id",
     "identities": "user_id",
 }
+
+# -- experiments (limelight.experiments) -------------------------------------------------------
+# Definitions are stored whole as JSON (they are read whole); status and layer are columns so
+# that "the running experiments of this layer" is a query. Exposures are per person and are
+# exported and erased by the experiments' own personal-data hook, not through PERSON_TABLES.
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("experiment_key", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("layer", String(128), nullable=False),
+    Column("definition", Json, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+Index("ix_experiments_status_layer", experiments.c.status, experiments.c.layer)
+
+experiment_exposures = Table(
+    "experiment_exposures",
+    metadata,
+    Column("experiment_key", String(64), primary_key=True),
+    Column("unit_id", String(ID + 5), primary_key=True),
+    Column("variant", String(64), nullable=False),
+    Column("first_exposed_at", Float, nullable=False),
+    Column("device", String(64)),
+    Column("context", Json),
+)
+Index("ix_experiment_exposures_unit", experiment_exposures.c.unit_id)
+
+experiment_settings = Table(
+    "experiment_settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Json, nullable=False),
+)
