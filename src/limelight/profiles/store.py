@@ -41,10 +41,10 @@ class ProfileStore:
         self._upsert_profiles = database.upsert(profiles)
         # The single SQLite writer may keep profiles in memory between batches: the database
         # tells it when another process wrote (data_version) and every failed transaction
-        # drops the cache, so it never serves state that was not committed.
-        self._cache: OrderedDict[str, ProfileState] | None = (
-            OrderedDict() if database.is_sqlite else None
-        )
+        # drops the cache, so it never serves state that was not committed. Profiles are kept
+        # as the JSON text just written, not as objects: decoding is cheap, and a large cache
+        # of objects would make every garbage collection walk millions of containers.
+        self._cache: OrderedDict[str, str] | None = OrderedDict() if database.is_sqlite else None
         self._cache_size = cache_size
         database.rollback_hooks.append(self.forget_all)
         database.foreign_write_hooks.append(self.forget_all)
@@ -109,7 +109,7 @@ class ProfileStore:
                 if cached is None:
                     missing.append(person)
                 else:
-                    states[person] = cached
+                    states[person] = ProfileState.from_json(orjson.loads(cached))
         elif not self.database.is_sqlite:
             # Make sure a row exists for every person so that FOR UPDATE can lock it.
             connection.execute(
@@ -162,16 +162,17 @@ class ProfileStore:
             )
 
     def _save(self, connection: Connection, states: Mapping[str, ProfileState], now: float) -> None:
+        texts = {person: orjson.dumps(state).decode() for person, state in states.items()}
         self.database.bulk_values(
             connection,
             self._upsert_profiles,
             ("person_id", "data", "updated_at"),
-            [(person, orjson.dumps(state).decode(), now) for person, state in states.items()],
+            [(person, text, now) for person, text in texts.items()],
         )
         cache = self._cache
         if cache is not None:
-            for person, state in states.items():
-                cache[person] = state
+            for person, text in texts.items():
+                cache[person] = text
                 cache.move_to_end(person)
             while len(cache) > self._cache_size:
                 cache.popitem(last=False)
