@@ -1,0 +1,167 @@
+"""Online ridge regression, the shared core of LinUCB, linear Thompson sampling and the greedy
+policies.
+
+Why keep the inverse: every decision needs ``x' A^-1 x`` for each candidate, so the inverse is
+kept up to date with the Sherman-Morrison rank-one formula (``O(d^2)`` per update) rather than
+solved afresh. Columns added by a growing vocabulary extend ``A^-1`` with ``1/ridge`` on the
+diagonal, which is exact because no earlier vector used them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from limelight.bandits.base import Action, Features, State
+from limelight.bandits.features import FeatureSpace
+
+
+class Ridge:
+    """``theta = (ridge * I + sum x x')^-1 sum r x``, updated one observation at a time.
+
+    >>> model = Ridge(2, ridge=1.0)
+    >>> for _ in range(100):
+    ...     model.update(np.array([1.0, 0.0]), 1.0)
+    >>> round(float(model.mean(np.array([1.0, 0.0]))), 2)
+    0.99
+    """
+
+    def __init__(self, size: int, ridge: float = 1.0) -> None:
+        self.ridge = ridge
+        self.inverse = np.eye(size) / ridge
+        self.target = np.zeros(size)
+        self.theta = np.zeros(size)
+        self.count = 0
+
+    @property
+    def size(self) -> int:
+        return int(self.target.shape[0])
+
+    def grow(self, size: int) -> None:
+        """Add columns for features first seen after this model was made."""
+        extra = size - self.size
+        if extra <= 0:
+            return
+        inverse = np.zeros((size, size))
+        inverse[: self.size, : self.size] = self.inverse
+        inverse[self.size :, self.size :] = np.eye(extra) / self.ridge
+        self.inverse = inverse
+        self.target = np.concatenate([self.target, np.zeros(extra)])
+        self.theta = np.concatenate([self.theta, np.zeros(extra)])
+
+    def mean(self, x: np.ndarray) -> np.ndarray:
+        """``x @ theta`` for one vector or a matrix of row vectors."""
+        self.grow(x.shape[-1])
+        result: np.ndarray = x @ self.theta
+        return result
+
+    def variance(self, x: np.ndarray) -> np.ndarray:
+        """``x' A^-1 x`` for one vector, or per row of a matrix."""
+        self.grow(x.shape[-1])
+        result: np.ndarray = ((x @ self.inverse) * x).sum(axis=-1)  # BLAS, unlike einsum
+        return result
+
+    def covariance(self, matrix: np.ndarray) -> np.ndarray:
+        """``X A^-1 X'``: the joint covariance of the rows' predictions (up to noise scale)."""
+        self.grow(matrix.shape[-1])
+        result: np.ndarray = matrix @ self.inverse @ matrix.T
+        return result
+
+    def update(self, x: np.ndarray, reward: float) -> None:
+        """Sherman-Morrison: ``A^-1 <- A^-1 - (A^-1 x)(A^-1 x)' / (1 + x' A^-1 x)``."""
+        self.grow(x.shape[0])
+        if x.shape[0] < self.size:
+            x = np.concatenate([x, np.zeros(self.size - x.shape[0])])
+        projected = self.inverse @ x
+        self.inverse -= np.outer(projected, projected) / (1.0 + x @ projected)
+        self.target += reward * x
+        self.theta = self.inverse @ self.target
+        self.count += 1
+
+    def state(self) -> State:
+        return {
+            "ridge": self.ridge,
+            "count": self.count,
+            "inverse": self.inverse,
+            "target": self.target,
+            "theta": self.theta,
+        }
+
+    @classmethod
+    def from_state(cls, state: State) -> Ridge:
+        model = cls(0, ridge=float(state["ridge"]))
+        model.inverse = np.array(state["inverse"], dtype=float)
+        model.target = np.array(state["target"], dtype=float)
+        model.theta = np.array(state["theta"], dtype=float)
+        model.count = int(state["count"])
+        return model
+
+
+class LinearScorer:
+    """Reward estimates for candidates: one ridge per action id (disjoint) or one over
+    context x action features (shared).
+
+    Disjoint models learn each action separately from context features only, so they need no
+    action features but learn nothing about an action they have not shown. The shared model
+    generalizes across actions through their features (e.g. the artwork's style), at the cost
+    of one larger matrix.
+    """
+
+    def __init__(self, *, shared: bool, ridge: float, max_features: int) -> None:
+        self.shared = shared
+        self.ridge = ridge
+        self.space = FeatureSpace(max_features)
+        self.models: dict[str, Ridge] = {}
+
+    def _model(self, key: str) -> Ridge:
+        model = self.models.get(key)
+        if model is None:
+            model = self.models[key] = Ridge(len(self.space.vocabulary), self.ridge)
+        return model
+
+    def design(self, context: Features, actions: Sequence[Action]) -> np.ndarray:
+        """The row vector of each candidate (the same context vector for disjoint models)."""
+        if self.shared:
+            return self.space.joint_matrix(context, actions)
+        x = self.space.context_vector(context)
+        return np.tile(x, (len(actions), 1))
+
+    def means(self, context: Features, actions: Sequence[Action]) -> tuple[np.ndarray, np.ndarray]:
+        """Design matrix and estimated rewards of ``actions``."""
+        matrix = self.design(context, actions)
+        if self.shared:
+            return matrix, self._model("").mean(matrix)
+        means = np.array([float(self._model(a.id).mean(matrix[0])) for a in actions])
+        return matrix, means
+
+    def variances(self, matrix: np.ndarray, actions: Sequence[Action]) -> np.ndarray:
+        """``x' A^-1 x`` per candidate."""
+        if self.shared:
+            return self._model("").variance(matrix)
+        return np.array([float(self._model(a.id).variance(matrix[0])) for a in actions])
+
+    def covariance(self, matrix: np.ndarray, actions: Sequence[Action]) -> np.ndarray:
+        """Joint covariance of the candidates' estimates (diagonal for disjoint models)."""
+        if self.shared:
+            return self._model("").covariance(matrix)
+        return np.diag(self.variances(matrix, actions))
+
+    def predict(self, context: Features, action: Action) -> float:
+        return float(self.means(context, [action])[1][0])
+
+    def update(self, context: Features, action: Action, reward: float) -> None:
+        if self.shared:
+            self._model("").update(self.space.joint_vector(context, action), reward)
+        else:
+            self._model(action.id).update(self.space.context_vector(context), reward)
+
+    def state(self) -> State:
+        return {
+            "vocabulary": self.space.vocabulary.names,
+            "models": [{"key": key, **model.state()} for key, model in self.models.items()],
+        }
+
+    def load(self, state: State) -> None:
+        self.space = FeatureSpace(self.space.vocabulary.max_features, state["vocabulary"])
+        self.models = {str(entry["key"]): Ridge.from_state(entry) for entry in state["models"]}

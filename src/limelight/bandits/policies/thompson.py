@@ -1,0 +1,102 @@
+"""Linear Thompson sampling (Agrawal and Goyal, 2013) with exact logged probabilities.
+
+Thompson sampling acts by drawing parameters from the posterior and taking the argmax, so the
+probability of its choice is ``P(argmax of the sampled scores = a)``, which has no closed form in
+general. Here the candidates' sampled scores are jointly Gaussian, ``N(m, v^2 X A^-1 X')``, and
+the policy computes that argmax distribution first, then draws its action from it (after the
+propensity floor). The logged probability is therefore exact for the distribution actually
+used, whatever the accuracy of the computation:
+
+- two candidates: the closed form ``P(s_1 > s_2) = Phi((m_1 - m_2) / sd(s_1 - s_2))``;
+- more: Monte Carlo with ``n_draws`` joint draws (default 1,000; the standard error of each
+  probability is at most ``0.5 / sqrt(n_draws)``, about 0.016), vectorized in ``K`` dimensions
+  so the cost does not depend on the feature count.
+
+Drawing from the computed distribution is itself a valid Thompson-style policy: it chooses each
+action with (an estimate of) the probability that the action is the best under the posterior.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from math import erf, sqrt
+from typing import Any
+
+import numpy as np
+
+from limelight.bandits.base import Action, Features, RandomState
+from limelight.bandits.policies._linear import LinearPolicy
+from limelight.errors import InvalidInput
+
+
+def _normal_cdf(value: float) -> float:
+    return 0.5 * (1.0 + erf(value / sqrt(2.0)))
+
+
+class LinearThompson(LinearPolicy):
+    """Posterior ``theta ~ N(theta_hat, scale^2 A^-1)``; choose by the probability of being best.
+
+    >>> policy = LinearThompson(scale=0.1, random_state=5)
+    >>> posters = [Action("a"), Action("b")]
+    >>> for _ in range(50):
+    ...     policy.learn_one({}, posters[0], 1.0)
+    ...     policy.learn_one({}, posters[1], 0.0)
+    >>> round(policy.rank({}, posters).probabilities["a"], 2)
+    0.99
+    """
+
+    kind = "thompson"
+
+    def __init__(
+        self,
+        scale: float = 0.15,
+        *,
+        n_draws: int = 1000,
+        shared: bool = False,
+        ridge: float = 1.0,
+        max_features: int = 4096,
+        min_probability: float = 0.01,
+        random_state: RandomState = None,
+    ) -> None:
+        super().__init__(
+            shared=shared,
+            ridge=ridge,
+            max_features=max_features,
+            min_probability=min_probability,
+            random_state=random_state,
+        )
+        if scale < 0:
+            raise InvalidInput("scale must not be negative", field="scale")
+        if n_draws < 1:
+            raise InvalidInput("n_draws must be positive", field="n_draws")
+        self.scale = scale
+        self.n_draws = n_draws
+
+    def params(self) -> dict[str, Any]:
+        return {"scale": self.scale, "n_draws": self.n_draws, **super().params()}
+
+    def _propose(
+        self, context: Features, actions: Sequence[Action]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        matrix, means = self.scorer.means(context, actions)
+        covariance = self.scale**2 * self.scorer.covariance(matrix, actions)
+        return means, self.best_probabilities(means, covariance)
+
+    def best_probabilities(self, means: np.ndarray, covariance: np.ndarray) -> np.ndarray:
+        """``P(argmax = a)`` for jointly Gaussian scores ``N(means, covariance)``."""
+        size = means.shape[0]
+        if size == 1:
+            return np.ones(1)
+        if size == 2:
+            spread = covariance[0, 0] + covariance[1, 1] - 2.0 * covariance[0, 1]
+            if spread <= 1e-18:
+                first = 0.5 if means[0] == means[1] else float(means[0] > means[1])
+            else:
+                first = _normal_cdf(float(means[0] - means[1]) / sqrt(spread))
+            return np.array([first, 1.0 - first])
+        jitter = 1e-12 * max(float(np.trace(covariance)) / size, 1e-12)
+        factor = np.linalg.cholesky(covariance + jitter * np.eye(size))
+        draws = means + self._rng.standard_normal((self.n_draws, size)) @ factor.T
+        counts = np.bincount(draws.argmax(axis=1), minlength=size)
+        probabilities: np.ndarray = counts / self.n_draws
+        return probabilities
