@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -27,6 +28,14 @@ from limelight.profiles.state import (
 )
 from limelight.storage.database import Database, chunked, rows
 from limelight.storage.schema import events, profile_items, profiles
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """A batch folded into rows: profile JSON texts by person, and per-item stat rows."""
+
+    profiles: dict[str, str]
+    items: list[tuple[Any, ...]]
 
 
 class ProfileStore:
@@ -136,7 +145,23 @@ class ProfileStore:
         """Fold newly stored events into their people's profiles."""
         if not batch:
             return
-        states = self._lock(connection, [event.person_id for event in batch], now)
+        states = self.prepare(connection, batch, now)
+        self.write(connection, self.fold(states, batch, meta), now)
+
+    def prepare(
+        self, connection: Connection, batch: Sequence[Event], now: float
+    ) -> dict[str, ProfileState]:
+        """Step 1 of ``apply``: load (and lock) the profiles a batch touches."""
+        return self._lock(connection, [event.person_id for event in batch], now)
+
+    def fold(
+        self, states: dict[str, ProfileState], batch: Sequence[Event], meta: Mapping[str, ItemMeta]
+    ) -> Folded:
+        """Step 2 of ``apply``, pure Python (no database): the rows to write.
+
+        Kept apart so that the single SQLite writer can run it while the events' insert is
+        executing on another thread (sqlite releases the GIL while it works).
+        """
         stats: dict[tuple[str, str], ItemStats] = {}
         config = self.config
         for event in batch:
@@ -152,17 +177,24 @@ class ProfileStore:
                     entry = stats[key] = ItemStats(first_at=event.ts, last_at=event.ts)
                 entry.fold(event)
         touched = {event.person_id for event in batch}
-        self._save(connection, {person: states[person] for person in touched}, now)
-        if stats:
+        return Folded(
+            profiles={person: orjson.dumps(states[person]).decode() for person in touched},
+            items=[entry.values(person, item) for (person, item), entry in stats.items()],
+        )
+
+    def write(self, connection: Connection, folded: Folded, now: float) -> None:
+        """Step 3 of ``apply``: write the folded rows."""
+        self._write_texts(connection, folded.profiles, now)
+        if folded.items:
             self.database.bulk_values(
-                connection,
-                self._merge_items,
-                ITEM_STAT_COLUMNS,
-                [entry.values(person, item) for (person, item), entry in stats.items()],
+                connection, self._merge_items, ITEM_STAT_COLUMNS, folded.items
             )
 
     def _save(self, connection: Connection, states: Mapping[str, ProfileState], now: float) -> None:
         texts = {person: orjson.dumps(state).decode() for person, state in states.items()}
+        self._write_texts(connection, texts, now)
+
+    def _write_texts(self, connection: Connection, texts: Mapping[str, str], now: float) -> None:
         self.database.bulk_values(
             connection,
             self._upsert_profiles,
