@@ -22,6 +22,7 @@ from typer.exceptions import TyperException
 
 from limelight.config import Settings
 from limelight.errors import InvalidInput, LimelightError, NotFound
+from limelight.experiments.cli import experiments_app
 
 USAGE_ERROR = 2
 INTERNAL_ERROR = 1
@@ -53,6 +54,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(import_app, name="import")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
+app.add_typer(experiments_app, name="experiments")
 
 out = Console()
 

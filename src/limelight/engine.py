@@ -12,10 +12,14 @@ from sqlalchemy import Connection, func, select
 from limelight.catalog.model import Item
 from limelight.catalog.store import CatalogStore, ItemFilter
 from limelight.config import Settings
+from limelight.decisions import DecisionLog
 from limelight.errors import UnknownItem, UnknownUser
 from limelight.events.identity import IdentityResolver
 from limelight.events.ingest import Ingestor
 from limelight.events.model import ANONYMOUS_PREFIX, IngestResult, Rejection, now_utc
+from limelight.experiments.attach import profile_lookup
+from limelight.experiments.model import Assignment
+from limelight.experiments.service import Experiments
 from limelight.privacy.core import CORE_HOOK
 from limelight.privacy.core import identify as identify_person
 from limelight.privacy.registry import Identity, PersonalData, PersonalDataHook
@@ -57,6 +61,15 @@ class _MetaCache:
                 self._cache.pop(item_id, None)
 
 
+def _has_data(value: Any) -> bool:
+    """Whether an export section holds anything (a non-empty list or dict anywhere inside)."""
+    if isinstance(value, dict):
+        return any(_has_data(inner) for inner in value.values())
+    if isinstance(value, list):
+        return bool(value)
+    return value is not None
+
+
 class Engine:
     """Limelight in one object: storage, events, profiles, catalogue and personal data.
 
@@ -96,6 +109,11 @@ class Engine:
         self.personal_data.register(
             PersonalDataHook(name="core", export=CORE_HOOK.export, erase=self._erase_core)
         )
+        self.decisions = DecisionLog(self.database)
+        self.personal_data.register(self.decisions.personal_data_hook())
+        self.experiments = Experiments(
+            self.database, self.settings, self.personal_data, profile_lookup=profile_lookup(self)
+        )
 
     def _erase_core(self, connection: Connection, identity: Identity) -> int:
         removed = CORE_HOOK.erase(connection, identity)
@@ -132,6 +150,19 @@ class Engine:
             half_life_s=self.fold_config.half_life_s,
             devices=devices,
         )
+
+    # -- experiments -------------------------------------------------------------------------
+
+    def variant(
+        self,
+        experiment_key: str,
+        unit_id: str,
+        *,
+        context: Mapping[str, Any] | None = None,
+        profile: Mapping[str, Any] | None = None,
+    ) -> Assignment | None:
+        """The unit's variant in an experiment; reading it logs the unit's first exposure."""
+        return self.experiments.variant(experiment_key, unit_id, context=context, profile=profile)
 
     def event_count(self) -> int:
         with self.database.read() as connection:
@@ -183,7 +214,8 @@ class Engine:
     def export_user(self, user_id: str) -> dict[str, Any]:
         """Everything Limelight keeps about a user, as JSON-ready data."""
         exported = self.personal_data.export(user_id)
-        if not exported["core"]["events"] and not exported["core"]["profiles"]:
+        found = [value for key, value in exported.items() if key not in ("user_id", "devices")]
+        if not any(_has_data(value) for value in found):
             raise UnknownUser(f"nothing is stored about user {user_id!r}", field="user_id")
         return exported
 
@@ -192,6 +224,7 @@ class Engine:
         return self.personal_data.erase(user_id)
 
     def close(self) -> None:
+        self.decisions.close()
         self.database.dispose()
 
     def __enter__(self) -> Engine:

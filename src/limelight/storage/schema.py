@@ -161,3 +161,31 @@ experiment_settings = Table(
     Column("name", String(64), primary_key=True),
     Column("value", Json, nullable=False),
 )
+
+# -- decision log (limelight.decisions) --------------------------------------------------------
+# Every served list, page and bandit choice gets an id and a row here: context, candidates,
+# what was chosen, the probability of choosing it, the policy and the model version. Events
+# carry the id back (properties.decision_id), which is how rewards, attribution, off-policy
+# evaluation and experiment analysis join to what was served.
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("decision_id", String(128), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("point", String(64), nullable=False),
+    Column("person_id", String(ID + 5)),
+    Column("page_id", String(128)),
+    Column("created_at", Float, nullable=False),
+    Column("context", Json, nullable=False),
+    Column("candidates", Json, nullable=False),
+    Column("chosen", Json, nullable=False),
+    Column("probabilities", Json),
+    Column("policy", String(64)),
+    Column("model_version", String(64)),
+    Column("explored", Boolean),
+    Column("extra", Json),
+)
+Index("ix_decisions_person", decisions.c.person_id, decisions.c.created_at)
+Index("ix_decisions_point", decisions.c.point, decisions.c.created_at)
+Index("ix_decisions_page", decisions.c.page_id)

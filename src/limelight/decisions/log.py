@@ -1,0 +1,194 @@
+"""The decision log: what was served, to whom, from which candidates, with what probability.
+
+Writing one row per served list synchronously would put a database write on every read
+request (a homepage decides hundreds of tiles). Instead records are buffered in memory and
+written in batches by a background thread every ``flush_interval_s`` (and whenever the buffer
+fills, and on close). A record is visible to ``get`` as soon as it is recorded, so a reward or
+click arriving a millisecond later still joins. The cost: a process crash loses at most the
+last interval of decision rows; events (what users did) are never buffered.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, delete, select
+
+from limelight.privacy.registry import Identity, PersonalDataHook
+from limelight.storage.database import Database, chunked, rows
+from limelight.storage.schema import decisions
+
+
+def new_decision_id(prefix: str = "d") -> str:
+    """A unique, roughly time-ordered id (keeps the primary-key index append-mostly)."""
+    return f"{prefix}_{time.time_ns() // 1000:x}{os.urandom(6).hex()}"
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """One logged decision.
+
+    ``chosen`` lists what was served in order; ``probabilities`` (for randomized policies) gives
+    the exact probability with which each chosen action was picked, for off-policy evaluation.
+    """
+
+    decision_id: str
+    kind: str
+    point: str
+    person_id: str | None
+    chosen: list[Any]
+    created_at: float
+    context: dict[str, Any] = field(default_factory=dict)
+    candidates: list[Any] = field(default_factory=list)
+    page_id: str | None = None
+    probabilities: list[float] | None = None
+    policy: str | None = None
+    model_version: str | None = None
+    explored: bool | None = None
+    extra: dict[str, Any] | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> DecisionRecord:
+        return cls(**{name: row[name] for name in cls.__slots__})
+
+
+class DecisionLog:
+    """Buffered, batched writer and reader of decision records."""
+
+    def __init__(
+        self, database: Database, *, flush_interval_s: float = 0.2, max_buffer: int = 5000
+    ) -> None:
+        self.database = database
+        self.flush_interval_s = flush_interval_s
+        self.max_buffer = max_buffer
+        self._buffer: dict[str, DecisionRecord] = {}
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def record(self, record: DecisionRecord) -> None:
+        """Log a decision (returns at once; written within ``flush_interval_s``)."""
+        self.record_many([record])
+
+    def record_many(self, records: Iterable[DecisionRecord]) -> None:
+        with self._lock:
+            for record in records:
+                self._buffer[record.decision_id] = record
+            full = len(self._buffer) >= self.max_buffer
+        self._ensure_thread()
+        if full:
+            self.flush()
+
+    def flush(self) -> int:
+        """Write every buffered record now; returns how many were written."""
+        with self._flush_lock:
+            with self._lock:
+                pending = list(self._buffer.values())
+            if not pending:
+                return 0
+            with self.database.write() as connection:
+                for chunk in chunked(pending, 1000):
+                    connection.execute(
+                        self.database.insert_ignore(decisions), [r.as_row() for r in chunk]
+                    )
+            with self._lock:
+                for record in pending:
+                    if self._buffer.get(record.decision_id) is record:
+                        del self._buffer[record.decision_id]
+            return len(pending)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None or self._stopped.is_set():
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="limelight-decision-log", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            self._wake.wait(self.flush_interval_s)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - keep logging alive; records stay buffered
+                time.sleep(self.flush_interval_s)
+
+    def close(self) -> None:
+        """Stop the background writer and write what is left."""
+        self._stopped.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.flush()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, decision_id: str) -> DecisionRecord | None:
+        with self._lock:
+            buffered = self._buffer.get(decision_id)
+        if buffered is not None:
+            return buffered
+        with self.database.read() as connection:
+            row = (
+                connection.execute(select(decisions).where(decisions.c.decision_id == decision_id))
+                .mappings()
+                .first()
+            )
+        return None if row is None else DecisionRecord.from_row(dict(row))
+
+    def many(self, decision_ids: Sequence[str]) -> dict[str, DecisionRecord]:
+        found: dict[str, DecisionRecord] = {}
+        with self._lock:
+            for decision_id in decision_ids:
+                if decision_id in self._buffer:
+                    found[decision_id] = self._buffer[decision_id]
+        missing = [d for d in decision_ids if d not in found]
+        if missing:
+            with self.database.read() as connection:
+                for chunk in chunked(missing):
+                    query = select(decisions).where(decisions.c.decision_id.in_(chunk))
+                    for row in rows(connection.execute(query)):
+                        found[row["decision_id"]] = DecisionRecord.from_row(row)
+        return found
+
+    # -- personal data ---------------------------------------------------------------------
+
+    def _export(self, connection: Connection, identity: Identity) -> list[dict[str, Any]]:
+        query = (
+            select(decisions)
+            .where(decisions.c.person_id.in_(identity.person_ids))
+            .order_by(decisions.c.created_at)
+        )
+        exported = rows(connection.execute(query))
+        with self._lock:
+            exported += [
+                r.as_row() for r in self._buffer.values() if r.person_id in identity.person_ids
+            ]
+        return exported
+
+    def _erase(self, connection: Connection, identity: Identity) -> int:
+        with self._lock:
+            doomed = [k for k, r in self._buffer.items() if r.person_id in identity.person_ids]
+            for key in doomed:
+                del self._buffer[key]
+        dropped = len(doomed)
+        statement = delete(decisions).where(decisions.c.person_id.in_(identity.person_ids))
+        return dropped + int(connection.execute(statement).rowcount)
+
+    def personal_data_hook(self) -> PersonalDataHook:
+        return PersonalDataHook(name="decisions", export=self._export, erase=self._erase)
