@@ -16,7 +16,15 @@ from fastapi.testclient import TestClient
 
 from limelight.api.deps import ScopeCheck
 
-OPEN_ROUTES = {"/healthz"}
+OPEN_ROUTES = {
+    "/healthz",
+    # The dashboard's public parts: its login form, logout (it only clears a cookie), its CSS
+    # and JavaScript, and artwork images (embedded in pages; they show a title and nothing else).
+    "/ui/login",
+    "/ui/logout",
+    "/ui/static/{name}",
+    "/ui/artwork/{item_id:path}/{artwork_id}.svg",
+}
 KNOWN = {
     ("GET", "/healthz"),
     ("POST", "/v1/events"),

@@ -27,6 +27,7 @@ from limelight.auth import KeyRing
 from limelight.config import Settings
 from limelight.engine import Engine
 from limelight.events.schema import EVENT_ADAPTER
+from limelight.web import install_web
 
 DESCRIPTION = """\
 Limelight's HTTP API, a thin layer over `limelight.Engine`.
@@ -71,6 +72,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for module in (health, events, users, items, experiments):
         app.include_router(module.router)
+    install_web(app)  # the dashboard under /ui: pages, login, static files, artwork
     build_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
