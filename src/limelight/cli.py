@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 from typer.exceptions import TyperException
 
+from limelight.bandits.cli import bandits_app
 from limelight.config import Settings
 from limelight.errors import InvalidInput, LimelightError, NotFound
 from limelight.experiments.cli import experiments_app
@@ -55,6 +56,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(experiments_app, name="experiments")
+app.add_typer(bandits_app, name="bandits")
 
 out = Console()
 

@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, func, select
 
+from limelight.bandits.rewards import RewardOutcome
+from limelight.bandits.service import DecisionResult, DecisionService
 from limelight.catalog.model import Item
 from limelight.catalog.store import CatalogStore, ItemFilter
 from limelight.config import Settings
@@ -114,6 +116,10 @@ class Engine:
         self.experiments = Experiments(
             self.database, self.settings, self.personal_data, profile_lookup=profile_lookup(self)
         )
+        self.bandits = DecisionService(
+            self.database, self.settings, self.decisions, self.personal_data, self.settings.data_dir
+        )
+        self.ingestor.listeners.append(self.bandits.on_events)
 
     def _erase_core(self, connection: Connection, identity: Identity) -> int:
         removed = CORE_HOOK.erase(connection, identity)
@@ -150,6 +156,18 @@ class Engine:
             half_life_s=self.fold_config.half_life_s,
             devices=devices,
         )
+
+    # -- decisions (contextual bandits) -----------------------------------------------------
+
+    def decide(
+        self, point: str, context: Mapping[str, Any], actions: Sequence[Any], **options: Any
+    ) -> DecisionResult:
+        """Choose among actions at a decision point and log it (``DecisionService.decide``)."""
+        return self.bandits.decide(point, context, actions, **options)
+
+    def reward(self, decision_id: str, value: float, **options: Any) -> RewardOutcome:
+        """Report a reward for a logged decision (``DecisionService.reward``)."""
+        return self.bandits.reward(decision_id, value, **options)
 
     # -- experiments -------------------------------------------------------------------------
 
@@ -224,6 +242,7 @@ class Engine:
         return self.personal_data.erase(user_id)
 
     def close(self) -> None:
+        self.bandits.close()
         self.decisions.close()
         self.database.dispose()
 

@@ -82,3 +82,15 @@ def test_export_and_erase_include_decisions(engine: Engine) -> None:
     engine.decisions.flush()
     assert mentions(all_rows(engine), "zed") == []
     assert stored(engine) == 1
+
+
+def test_a_record_the_database_refuses_is_dropped_not_retried_forever(engine: Engine) -> None:
+    good = record("ada")
+    bad = DecisionRecord(**{**good.as_row(), "decision_id": "x" * 500})  # longer than the column
+    engine.decisions.record_many([good, bad])
+    engine.decisions.flush()
+    if engine.database.is_sqlite:  # SQLite does not enforce VARCHAR lengths: both are stored
+        assert stored(engine) == 2
+    else:
+        assert stored(engine) == 1 and engine.decisions.dropped == 1
+    assert engine.decisions.flush() == 0

@@ -22,7 +22,7 @@ from limelight.api.problems import (
     Problem,
     install_problem_handlers,
 )
-from limelight.api.routes import events, experiments, health, items, users
+from limelight.api.routes import decisions, events, experiments, health, items, users
 from limelight.auth import KeyRing
 from limelight.config import Settings
 from limelight.engine import Engine
@@ -70,7 +70,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.engine = None
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, events, users, items, experiments):
+    for module in (health, events, users, items, experiments, decisions):
         app.include_router(module.router)
     install_web(app)  # the dashboard under /ui: pages, login, static files, artwork
     build_openapi = app.openapi

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
+from sqlalchemy.exc import DBAPIError
 
 from limelight.privacy.registry import Identity, PersonalDataHook
 from limelight.storage.database import Database, chunked, rows
@@ -75,6 +76,8 @@ class DecisionLog:
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
+        #: Records the database refused (e.g. an over-long id); they are dropped, not retried.
+        self.dropped = 0
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -98,16 +101,29 @@ class DecisionLog:
                 pending = list(self._buffer.values())
             if not pending:
                 return 0
-            with self.database.write() as connection:
-                for chunk in chunked(pending, 1000):
-                    connection.execute(
-                        self.database.insert_ignore(decisions), [r.as_row() for r in chunk]
-                    )
+            try:
+                with self.database.write() as connection:
+                    for chunk in chunked(pending, 1000):
+                        connection.execute(
+                            self.database.insert_ignore(decisions), [r.as_row() for r in chunk]
+                        )
+            except DBAPIError:
+                # One bad record must not wedge the log: write them one by one, drop the bad.
+                pending = self._write_one_by_one(pending)
             with self._lock:
                 for record in pending:
                     if self._buffer.get(record.decision_id) is record:
                         del self._buffer[record.decision_id]
             return len(pending)
+
+    def _write_one_by_one(self, pending: list[DecisionRecord]) -> list[DecisionRecord]:
+        for record in pending:
+            try:
+                with self.database.write() as connection:
+                    connection.execute(self.database.insert_ignore(decisions), record.as_row())
+            except DBAPIError:
+                self.dropped += 1
+        return pending  # written or dropped: either way they leave the buffer
 
     def _ensure_thread(self) -> None:
         if self._thread is not None or self._stopped.is_set():
@@ -125,7 +141,7 @@ class DecisionLog:
             self._wake.clear()
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001 - keep logging alive; records stay buffered
+            except Exception:
                 time.sleep(self.flush_interval_s)
 
     def close(self) -> None:

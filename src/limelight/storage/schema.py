@@ -189,3 +189,63 @@ decisions = Table(
 Index("ix_decisions_person", decisions.c.person_id, decisions.c.created_at)
 Index("ix_decisions_point", decisions.c.point, decisions.c.created_at)
 Index("ix_decisions_page", decisions.c.page_id)
+
+# -- bandit decision points and rewards (limelight.bandits) ------------------------------------
+# Points are stored whole as JSON (read whole); ``revision`` counts changes of the fields that
+# shape the model and ``closed_through`` is the reward-window sweep's watermark. Every reward
+# is kept (``bandit_rewards``, late ones with in_window false); ``bandit_learned`` is the
+# ledger of what each model learned, one row per (decision, served action): its unique key
+# makes learning exactly-once across threads, processes and restarts, and its ``seq`` orders
+# the replay of what a crash lost since the last snapshot. Both are erased per person by the
+# bandits' personal-data hook.
+
+bandit_points = Table(
+    "bandit_points",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("definition", Json, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("closed_through", Float),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+bandit_rewards = Table(
+    "bandit_rewards",
+    metadata,
+    Column("reward_id", String(512), primary_key=True),
+    Column("decision_id", String(128), nullable=False),
+    Column("point", String(64), nullable=False),
+    Column("person_id", String(ID + 5)),
+    Column("action_id", String(ID)),
+    Column("value", Float, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("event_id", String(128)),
+    Column("received_at", Float, nullable=False),
+    Column("in_window", Boolean, nullable=False),
+)
+Index("ix_bandit_rewards_decision", bandit_rewards.c.decision_id)
+Index("ix_bandit_rewards_person", bandit_rewards.c.person_id)
+Index("ix_bandit_rewards_point", bandit_rewards.c.point, bandit_rewards.c.received_at)
+
+bandit_learned = Table(
+    "bandit_learned",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("decision_id", String(128), nullable=False),
+    Column("action_id", String(ID), nullable=False),
+    Column("point", String(64), nullable=False),
+    Column("person_id", String(ID + 5)),
+    Column("value", Float, nullable=False),
+    Column("rule", String(16), nullable=False),
+    Column("learned_at", Float, nullable=False),
+    sqlite_autoincrement=True,
+)
+Index(
+    "uq_bandit_learned_decision_action",
+    bandit_learned.c.decision_id,
+    bandit_learned.c.action_id,
+    unique=True,
+)
+Index("ix_bandit_learned_point", bandit_learned.c.point, bandit_learned.c.seq)
+Index("ix_bandit_learned_person", bandit_learned.c.person_id)

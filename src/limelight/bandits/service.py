@@ -1,0 +1,1312 @@
+"""The decision service: decision points, decisions, rewards, learning, persistence and rollout.
+
+This is the Rank-and-Reward loop (what Azure Personalizer sold) on top of the bandit library:
+
+1. ``decide(point, context, actions)`` ranks the candidates with the point's policy, logs the
+   decision (context, candidates, what was served, the exact probability of each served action,
+   the policy and the model version) in the shared :class:`~limelight.decisions.DecisionLog`, and
+   answers with a decision id.
+2. Rewards arrive by ``reward(decision_id, value)`` or from events that carry the decision id
+   (``on_events`` is the ingest listener), mapped by the point's configuration, and are stored.
+3. The policy learns online: aggregation ``first`` learns from the first in-window reward at
+   once, ``sum`` learns from the sum when the window closes; a decision without any in-window
+   reward is learned with the default when its window closes (``close_windows``). Each served
+   action is learned exactly once, guarded by the ledger (see :mod:`.rewards`).
+4. ``save()`` writes numbered snapshots; a restart loads the newest and replays the ledger rows
+   learned since, so even a crash loses no learning (only the random generator's position).
+
+Windows are closed by a background sweep thread (``sweep="thread"``, every
+``sweep_interval_s``, ``close_grace_s`` behind the clock so that a reward stamped just before a
+deadline has committed), which also saves every ``autosave_s``. ``sweep="inline"`` runs the same
+sweep and autosave at most that often at the start of calls instead (no thread, for embedding
+where nobody calls ``close``); ``sweep="off"`` leaves both to the caller (tests, batch jobs).
+
+Model version: ``"<snapshot>.<updates since>"``. The snapshot number only grows, and so does the
+update count until the next snapshot, so versions of a point compare as tuples of integers, and
+each names an exact learned state (a snapshot plus the next ledger rows in order).
+
+One learner per point: models live in this process's memory, so run one server process (the
+default ``limelight serve``) or the processes learn separately from the rewards each receives.
+Decisions and rewards stay correct either way (the log and the ledger are shared).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+from weakref import WeakKeyDictionary
+
+import numpy as np
+from pydantic import ValidationError
+from sqlalchemy import Connection, select, update
+
+from limelight.bandits import rewards as store
+from limelight.bandits.base import Action, FeatureValue, Policy
+from limelight.bandits.batch import Ranked, rank_many
+from limelight.bandits.offpolicy import PointEvaluation, evaluate_point
+from limelight.bandits.persistence import SnapshotMeta, Snapshots
+from limelight.bandits.points import (
+    DecisionPoint,
+    DecisionPointSpec,
+    build_policy,
+    policy_from_state,
+)
+from limelight.bandits.rewards import RewardOutcome
+from limelight.config import Settings
+from limelight.decisions import DecisionLog, DecisionRecord, new_decision_id
+from limelight.errors import InvalidInput, LimelightError, NotFound
+from limelight.events.model import Event, now_utc
+from limelight.privacy.registry import PersonalData, PersonalDataHook
+from limelight.storage.database import Database, chunked
+from limelight.storage.schema import bandit_points, decisions
+
+logger = logging.getLogger(__name__)
+
+KIND = "bandit"
+SweepMode = Literal["thread", "inline", "off"]
+Mode = Literal["live", "holdout", "apprentice"]
+#: Decisions logged this long before the sweep's watermark are looked at again: a decision
+#: buffered in another process's log reaches the table a little after it was made (within its
+#: flush interval, 0.2 s by default; this process's own log is flushed before each sweep).
+WATERMARK_SLACK_S = 30.0
+MAX_ACTIONS = 1000
+MAX_SLOTS = 100
+_PAGE = 2000
+
+
+class DecisionConflict(LimelightError):
+    """A client decision id already names a decision of another point or kind."""
+
+    status = 409
+    title = "Decision id conflict"
+
+
+# -- requests and answers ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRequest:
+    """One decision to make: the context, the candidates and the options of ``decide``."""
+
+    context: Mapping[str, FeatureValue]
+    actions: Sequence[Action | Mapping[str, Any]]
+    person_id: str | None = None
+    decision_id: str | None = None
+    slots: int = 1
+    page_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A validated request: actions parsed, ids unique, slots in range."""
+
+    context: dict[str, FeatureValue]
+    actions: tuple[Action, ...]
+    person_id: str | None
+    decision_id: str | None
+    slots: int
+    page_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionResult:
+    """The answer: what to serve, how likely each served action was, and under which model.
+
+    ``mode`` says who served it: ``live`` (the policy), ``holdout`` (the baseline, outside the
+    rollout percentage) or ``apprentice`` (the baseline, with the policy's choice logged).
+    ``replayed`` is true when a client decision id was seen before and this is the logged answer.
+    """
+
+    decision_id: str
+    point: str
+    chosen: list[str]
+    probabilities: list[float]
+    ranking: list[str]
+    policy: str
+    model_version: str
+    explored: bool
+    mode: Mode
+    created_at: float
+    replayed: bool = False
+
+    @property
+    def action(self) -> str:
+        """The action served in the first slot."""
+        return self.chosen[0]
+
+    @property
+    def probability(self) -> float:
+        return self.probabilities[0]
+
+    @classmethod
+    def from_record(cls, record: DecisionRecord, *, replayed: bool = True) -> DecisionResult:
+        """The answer a logged decision gave (``replayed``: it is being given again)."""
+        extra = record.extra or {}
+        return cls(
+            decision_id=record.decision_id,
+            point=record.point,
+            chosen=[str(action) for action in record.chosen],
+            probabilities=[float(p) for p in record.probabilities or []],
+            ranking=[str(action) for action in extra.get("ranking", record.chosen)],
+            policy=record.policy or "",
+            model_version=record.model_version or "",
+            explored=bool(record.explored),
+            mode=extra.get("mode", "live"),
+            created_at=record.created_at,
+            replayed=replayed,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PointReport:
+    """How a decision point is doing: traffic by mode, rewards, learning, agreement."""
+
+    point: str
+    model_version: str
+    revision: int
+    decisions: dict[str, int]
+    explored: int
+    rewards: dict[str, int]
+    learned: int
+    mean_learned_reward: float
+    apprentice_decisions: int
+    agreement_rate: float | None
+
+
+# -- per point runtime ---------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Runtime:
+    """A point's configuration and live policy. ``lock`` guards the policy (its model and its
+    random generator) and the counters."""
+
+    point: DecisionPoint
+    policy: Policy
+    snapshot: int
+    last_seq: int
+    learned: int = 0
+    since: int = 0
+    dirty: bool = False
+    checked_at: float = field(default_factory=time.monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def version(self) -> str:
+        return f"{self.snapshot}.{self.since}"
+
+
+def _copied(value: Any) -> Any:
+    """A deep copy of a state (arrays included): models update their arrays in place."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    return value
+
+
+def _action(raw: Action | Mapping[str, Any], where: str) -> Action:
+    if isinstance(raw, Action):
+        return raw
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("each action must be an object with an id", field=where)
+    identifier = raw.get("id")
+    features = raw.get("features") or {}
+    if not isinstance(identifier, str) or not 0 < len(identifier) <= 256:
+        raise InvalidInput("an action id must be a string of 1-256 characters", field=where)
+    if not isinstance(features, Mapping):
+        raise InvalidInput("action features must be an object", field=f"{where}.features")
+    return Action(identifier, dict(features))
+
+
+def _check_features(features: Mapping[str, Any], where: str) -> None:
+    for key, value in features.items():
+        if isinstance(value, str) or (
+            isinstance(value, int | float) and math.isfinite(float(value))
+        ):
+            continue
+        raise InvalidInput("features must be finite numbers or strings", field=f"{where}.{key}")
+
+
+class Core(Protocol):
+    """What :func:`attached` needs of an Engine (a protocol, so this module never imports it)."""
+
+    database: Database
+    settings: Settings
+    decisions: DecisionLog
+    personal_data: PersonalData
+
+
+# -- the service ---------------------------------------------------------------------------
+
+
+class DecisionService:
+    """Decision points, decisions, rewards and learning over one database and data directory."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        decision_log: DecisionLog,
+        personal_data: PersonalData,
+        data_dir: Path | str,
+        *,
+        clock: Callable[[], float] | None = None,
+        sweep: SweepMode = "thread",
+        sweep_interval_s: float = 5.0,
+        close_grace_s: float = 1.0,
+        autosave_s: float = 60.0,
+        refresh_s: float = 2.0,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.decisions = decision_log
+        self.snapshots = Snapshots(Path(data_dir) / "models" / "bandits")
+        self.clock = clock or now_utc
+        self.sweep = sweep
+        self.sweep_interval_s = sweep_interval_s
+        self.close_grace_s = close_grace_s
+        self.autosave_s = autosave_s
+        self.refresh_s = refresh_s
+        #: Unexpected errors met by the ingest listener (logged; ingest itself is unaffected).
+        self.listener_errors = 0
+        self._runtimes: dict[str, _Runtime] = {}
+        self._runtimes_lock = threading.Lock()
+        self._learn_lock = threading.Lock()  # serializes reward claims + learning (seq order)
+        self._save_lock = threading.Lock()
+        self._recent: OrderedDict[str, DecisionResult] = OrderedDict()  # client ids, newest last
+        self._reward_types: frozenset[str] = frozenset()
+        self._last_sweep = time.monotonic()
+        self._last_save = time.monotonic()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        personal_data.register(
+            PersonalDataHook(
+                name="bandit_rewards", export=store.export_person, erase=store.erase_person
+            )
+        )
+        self.load()
+
+    # -- decision points -------------------------------------------------------------------
+
+    def configure(self, spec: DecisionPointSpec | Mapping[str, Any]) -> DecisionPoint:
+        """Create or update a decision point. Changing its policy, features, exploration or
+        seed starts a fresh model (a new revision); other changes keep what was learned."""
+        fields = set(DecisionPointSpec.model_fields)
+        if isinstance(spec, DecisionPointSpec):
+            data = spec.model_dump(include=fields)
+        else:  # what GET answered may come back: its stored-only fields are dropped
+            data = {
+                k: v for k, v in spec.items() if k not in ("revision", "created_at", "updated_at")
+            }
+        try:
+            spec_only = DecisionPointSpec.model_validate(data)
+        except ValidationError as error:
+            first = error.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first.get("loc", ())) or "point"
+            raise InvalidInput(f"{where}: {first.get('msg')}", field=where) from None
+        checked = spec_only
+        fresh = build_policy(spec_only)  # refuses bad parameters before anything is stored
+        now = self.clock()
+        with self.database.write() as connection:
+            row = (
+                connection.execute(
+                    select(bandit_points).where(bandit_points.c.name == checked.name)
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                revision, created_at, reshaped = 1, now, True
+            else:
+                stored = DecisionPointSpec.model_validate(
+                    {
+                        k: v
+                        for k, v in row["definition"].items()
+                        if k in DecisionPointSpec.model_fields
+                    }
+                )
+                reshaped = stored.model_key() != spec_only.model_key()
+                revision = int(row["revision"]) + (1 if reshaped else 0)
+                created_at = float(row["created_at"])
+            point = DecisionPoint.model_validate(
+                {
+                    **spec_only.model_dump(),
+                    "revision": revision,
+                    "created_at": created_at,
+                    "updated_at": now,
+                }
+            )
+            values = {
+                "name": point.name,
+                "definition": spec_only.model_dump(mode="json"),
+                "revision": revision,
+                "created_at": created_at,
+                "updated_at": now,
+            }
+            connection.execute(
+                self.database.upsert(
+                    bandit_points, ["definition", "revision", "created_at", "updated_at"]
+                ),
+                values,
+            )
+            start_seq = store.last_seq(connection, point.name)
+        replay = False
+        with self._runtimes_lock:
+            current = self._runtimes.get(point.name)
+            if reshaped:
+                snapshot = max(
+                    self.snapshots.highest(point.name), current.snapshot if current else 0
+                )
+                runtime = _Runtime(point, fresh, snapshot, start_seq, dirty=True)
+                self._runtimes[point.name] = runtime
+            elif current is None or current.point.revision != revision:
+                # The model is unchanged but this process does not hold it (yet): restore it.
+                runtime = self._runtimes[point.name] = self._restore(point)
+                replay = True
+            else:
+                runtime = current
+                with runtime.lock:
+                    runtime.point = point
+                    runtime.checked_at = time.monotonic()
+            self._index_reward_types()
+        if replay:
+            self._replay(runtime)
+        if reshaped:
+            self._save_one(runtime)  # a restart must know the new revision's starting point
+        return point
+
+    def points(self) -> list[DecisionPoint]:
+        """Every decision point, by name (read from the database, so current everywhere)."""
+        with self.database.read() as connection:
+            found = connection.execute(select(bandit_points).order_by(bandit_points.c.name))
+            return [self._point_of(dict(row)) for row in found.mappings()]
+
+    def point(self, name: str) -> DecisionPoint:
+        """One decision point (``NotFound`` if it does not exist)."""
+        return self._runtime(name).point
+
+    def model_version(self, name: str) -> str:
+        """The version the point's next decision will be logged with."""
+        runtime = self._runtime(name)
+        with runtime.lock:
+            return runtime.version
+
+    def policy(self, name: str) -> Policy:
+        """A copy of the point's live policy, as it is now (its model and its generator).
+
+        A copy, because the live one is only ever touched under the point's lock; use it to
+        inspect estimates (``predict_one``) or to replay decisions offline.
+        """
+        runtime = self._runtime(name)
+        with runtime.lock:
+            state = _copied(runtime.policy.state())
+        return policy_from_state(state)
+
+    @staticmethod
+    def _point_of(row: Mapping[str, Any]) -> DecisionPoint:
+        return DecisionPoint.model_validate(
+            {
+                **row["definition"],
+                "name": row["name"],
+                "revision": row["revision"],
+                "created_at": row["created_at"],
+                "updated_at": row["updated_at"],
+            }
+        )
+
+    def _runtime(self, name: str) -> _Runtime:
+        runtime = self._runtimes.get(name)
+        if runtime is None or time.monotonic() - runtime.checked_at > self.refresh_s:
+            runtime = self._refresh(name)
+        if runtime is None:
+            raise NotFound(f"no decision point {name!r}", field="point")
+        return runtime
+
+    def _refresh(self, name: str) -> _Runtime | None:
+        """Re-read a point's configuration (another process may have changed it)."""
+        with self.database.read() as connection:
+            row = (
+                connection.execute(select(bandit_points).where(bandit_points.c.name == name))
+                .mappings()
+                .first()
+            )
+        with self._runtimes_lock:
+            current = self._runtimes.get(name)
+            if row is None:
+                self._runtimes.pop(name, None)
+                self._index_reward_types()
+                return None
+            point = self._point_of(dict(row))
+            if current is not None and current.point.revision == point.revision:
+                with current.lock:
+                    current.point = point
+                    current.checked_at = time.monotonic()
+                self._index_reward_types()
+                return current
+            runtime = self._restore(point)
+            self._runtimes[name] = runtime
+            self._index_reward_types()
+        self._replay(runtime)
+        return runtime
+
+    def _index_reward_types(self) -> None:
+        """Event types that are a reward at some point (the listener skips the others)."""
+        self._reward_types = frozenset(
+            kind for runtime in self._runtimes.values() for kind in runtime.point.reward.events
+        )
+
+    # -- decisions -------------------------------------------------------------------------
+
+    def decide(
+        self,
+        point: str,
+        context: Mapping[str, FeatureValue],
+        actions: Sequence[Action | Mapping[str, Any]],
+        *,
+        person_id: str | None = None,
+        decision_id: str | None = None,
+        slots: int = 1,
+        page_id: str | None = None,
+    ) -> DecisionResult:
+        """Choose ``slots`` of ``actions`` for ``context`` at ``point``, and log the decision.
+
+        A ``decision_id`` the log already holds returns the logged answer (idempotent retries).
+        """
+        request = DecisionRequest(context, actions, person_id, decision_id, slots, page_id)
+        return self.decide_many(point, [request])[0]
+
+    def decide_many(
+        self, point: str, requests: Sequence[DecisionRequest | Mapping[str, Any]]
+    ) -> list[DecisionResult]:
+        """Many decisions of one point at once (a page of tiles): the same answers, draws and
+        log as calling ``decide`` for each in order, with the linear algebra batched."""
+        self._maybe_sweep()
+        runtime = self._runtime(point)
+        checked = [self._checked(request, f"requests.{i}") for i, request in enumerate(requests)]
+        known = self._known(point, checked)
+        results: list[DecisionResult | None] = [None] * len(checked)
+        records: list[DecisionRecord] = []
+        with runtime.lock:
+            config = runtime.point
+            todo: list[int] = []
+            for i, request in enumerate(checked):
+                previous = known.get(request.decision_id or "") or self._recent.get(
+                    request.decision_id or ""
+                )
+                if previous is not None:
+                    results[i] = previous
+                else:
+                    todo.append(i)
+            todo = self._first_of_each_id(checked, todo, results)
+            fresh = iter(_decision_ids(sum(1 for i in todo if checked[i].decision_id is None)))
+            ids = {i: checked[i].decision_id or next(fresh) for i in todo}
+            modes: dict[int, Mode] = {}
+            for i in todo:
+                request = checked[i]
+                if config.rollout.mode == "apprentice":
+                    modes[i] = "apprentice"
+                else:
+                    unit = request.person_id or ids[i]
+                    live = config.rollout.serves_policy(config.name, unit)
+                    modes[i] = "live" if live else "holdout"
+            asked = [i for i in todo if modes[i] != "holdout"]
+            features = config.features
+            ranked = rank_many(
+                runtime.policy,
+                [features.context_of(checked[i].context) for i in asked],
+                [
+                    [Action(a.id, features.action_of(a.features)) for a in checked[i].actions]
+                    for i in asked
+                ],
+                [checked[i].slots for i in asked],
+            )
+            by_index = dict(zip(asked, ranked, strict=True))
+            if todo:
+                runtime.dirty = True
+            version = runtime.version
+            created_at = self.clock()
+            policy_name = runtime.policy.name
+            for i in todo:
+                record = self._record(
+                    config,
+                    checked[i],
+                    ids[i],
+                    modes[i],
+                    by_index.get(i),
+                    policy_name,
+                    version,
+                    created_at,
+                )
+                records.append(record)
+                results[i] = DecisionResult.from_record(record, replayed=False)
+                client_id = checked[i].decision_id
+                if client_id is not None:
+                    self._recent[client_id] = DecisionResult.from_record(record)
+            while len(self._recent) > 10_000:
+                self._recent.popitem(last=False)
+            self.decisions.record_many(records)
+        self._ensure_thread()
+        for i, request in enumerate(checked):
+            if results[i] is None:  # a repeated client id within this batch
+                results[i] = self._recent[request.decision_id or ""]
+        return [result for result in results if result is not None]
+
+    def _checked(self, raw: DecisionRequest | Mapping[str, Any], where: str) -> _Checked:
+        if isinstance(raw, Mapping):
+            try:
+                raw = DecisionRequest(**raw)
+            except TypeError as error:
+                raise InvalidInput(f"invalid decision request: {error}", field=where) from None
+        if not isinstance(raw.context, Mapping):
+            raise InvalidInput("context must be an object", field=f"{where}.context")
+        _check_features(raw.context, f"{where}.context")
+        actions = tuple(_action(a, f"{where}.actions.{j}") for j, a in enumerate(raw.actions))
+        if not actions:
+            raise InvalidInput("at least one action is needed", field=f"{where}.actions")
+        if len(actions) > MAX_ACTIONS:
+            raise InvalidInput(f"at most {MAX_ACTIONS} actions", field=f"{where}.actions")
+        if len({a.id for a in actions}) != len(actions):
+            raise InvalidInput("action ids must be unique", field=f"{where}.actions")
+        for j, action in enumerate(actions):
+            _check_features(action.features, f"{where}.actions.{j}.features")
+        if not 1 <= raw.slots <= min(len(actions), MAX_SLOTS):
+            raise InvalidInput(
+                "slots must be between 1 and the number of actions", field=f"{where}.slots"
+            )
+        for name, value, longest in (
+            ("decision_id", raw.decision_id, 128),
+            ("person_id", raw.person_id, 261),
+            ("page_id", raw.page_id, 128),
+        ):  # the log's columns: a longer id would fail its write, long after this call
+            if value is not None and not (isinstance(value, str) and 0 < len(value) <= longest):
+                raise InvalidInput(
+                    f"{name} must be a string of 1-{longest} characters", field=f"{where}.{name}"
+                )
+        return _Checked(
+            dict(raw.context), actions, raw.person_id, raw.decision_id, raw.slots, raw.page_id
+        )
+
+    def _known(self, point: str, requests: Sequence[_Checked]) -> dict[str, DecisionResult]:
+        """Logged answers for the client decision ids already used."""
+        wanted = [r.decision_id for r in requests if r.decision_id is not None]
+        if not wanted:
+            return {}
+        found: dict[str, DecisionResult] = {}
+        for decision_id, record in self.decisions.many(wanted).items():
+            if record.kind != KIND or record.point != point:
+                raise DecisionConflict(
+                    f"decision id {decision_id!r} already names a {record.kind} decision of "
+                    f"{record.point!r}",
+                    field="decision_id",
+                )
+            found[decision_id] = DecisionResult.from_record(record)
+        return found
+
+    @staticmethod
+    def _first_of_each_id(
+        requests: Sequence[_Checked],
+        todo: list[int],
+        results: list[DecisionResult | None],
+    ) -> list[int]:
+        """Within one batch a client id is decided once; its repeats get the same answer."""
+        seen: set[str] = set()
+        kept = []
+        for i in todo:
+            decision_id = requests[i].decision_id
+            if decision_id is not None:
+                if decision_id in seen:
+                    continue
+                seen.add(decision_id)
+            kept.append(i)
+        return kept
+
+    def _record(
+        self,
+        point: DecisionPoint,
+        request: _Checked,
+        decision_id: str,
+        mode: Mode,
+        ranked: Ranked | None,
+        policy_name: str,
+        version: str,
+        created_at: float,
+    ) -> DecisionRecord:
+        actions = request.actions
+        ids = [action.id for action in actions]
+        extra: dict[str, Any] = {"mode": mode, "slots": request.slots}
+        if mode == "live":
+            assert ranked is not None
+            served = [ids[i] for i in ranked.chosen]
+            probabilities = list(ranked.probabilities)
+            ranking = [ids[i] for i in ranked.ranking]
+            policy = policy_name
+            explored = ranked.explored
+            extra["distribution"] = [float(p) for p in ranked.distribution]
+        else:
+            first = point.rollout.baseline_index(actions)
+            order = [first, *(i for i in range(len(ids)) if i != first)]
+            if ranked is not None:  # apprentice: the rest by the policy's estimates
+                rest = [i for i in ranked.ranking if i != first]
+                order = [first, *rest]
+            served = [ids[i] for i in order[: request.slots]]
+            probabilities = [1.0] * request.slots
+            ranking = [ids[i] for i in order]
+            policy = f"baseline:{point.rollout.baseline}"
+            explored = False
+            if ranked is not None:
+                extra["policy"] = policy_name
+                extra["policy_choice"] = [ids[i] for i in ranked.chosen]
+                extra["policy_probabilities"] = list(ranked.probabilities)
+                extra["agree"] = ids[ranked.chosen[0]] == served[0]
+        extra["ranking"] = ranking
+        return DecisionRecord(
+            decision_id=decision_id,
+            kind=KIND,
+            point=point.name,
+            person_id=request.person_id,
+            chosen=served,
+            created_at=created_at,
+            context=dict(request.context),
+            candidates=[{"id": a.id, "features": dict(a.features)} for a in actions],
+            page_id=request.page_id,
+            probabilities=probabilities,
+            policy=policy,
+            model_version=version,
+            explored=explored,
+            extra=extra,
+        )
+
+    # -- rewards ---------------------------------------------------------------------------
+
+    def reward(
+        self,
+        decision_id: str,
+        value: float,
+        *,
+        action_id: str | None = None,
+        source: Literal["api"] = "api",
+        reward_id: str | None = None,
+    ) -> RewardOutcome:
+        """Record a reward for a logged decision (and learn from it if its rules say so).
+
+        ``action_id`` is needed only when the decision served several actions. ``reward_id``
+        makes a retried call harmless (default: a fresh id, so each call counts).
+        """
+        self._maybe_sweep()
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise InvalidInput("value must be a finite number", field="value")
+        if reward_id is not None and not 0 < len(reward_id) <= 256:
+            raise InvalidInput("reward_id must have 1-256 characters", field="reward_id")
+        record = self.decisions.get(decision_id)
+        if record is None or record.kind != KIND:
+            raise NotFound(f"no bandit decision {decision_id!r}", field="decision_id")
+        runtime = self._runtime(record.point)
+        target = store.attribute(record, action_id)
+        if target is None:
+            if action_id is not None:
+                raise InvalidInput(
+                    f"decision {decision_id!r} did not serve {action_id!r}", field="action_id"
+                )
+            raise InvalidInput(
+                "the decision served several actions: name the rewarded one in action_id",
+                field="action_id",
+            )
+        incoming = _Incoming(
+            record,
+            runtime,
+            target,
+            float(value),
+            source,
+            None,
+            reward_id or f"{source}:{uuid.uuid4().hex}",
+            self.clock(),
+        )
+        return self._accept([incoming])[0]
+
+    def on_events(self, events: Sequence[Event]) -> None:
+        """The ingest listener: rewards from newly stored events that carry a decision id.
+
+        Never raises: the events are already committed, and a failure here must not turn their
+        acknowledgement into an error (the client would retry for nothing). Errors are logged and
+        counted in ``listener_errors``.
+        """
+        try:
+            self.rewards_from_events(events)
+        except Exception:  # deliberately broad: see the docstring
+            self.listener_errors += 1
+            logger.exception("bandit rewards from %d events failed", len(events))
+
+    def rewards_from_events(self, events: Sequence[Event]) -> list[RewardOutcome]:
+        """Map events to rewards by each point's configuration, store them and learn."""
+        self._maybe_sweep()
+        types = self._reward_types
+        relevant = [e for e in events if e.decision_id is not None and e.type in types]
+        if not relevant:
+            return []
+        records = self.decisions.many(sorted({e.decision_id or "" for e in relevant}))
+        incoming: list[_Incoming] = []
+        now = self.clock()
+        for event in relevant:
+            record = records.get(event.decision_id or "")
+            if record is None or record.kind != KIND:
+                continue
+            try:
+                runtime = self._runtime(record.point)
+            except NotFound:
+                continue
+            rule = runtime.point.reward.rule_for(event.type)
+            value = None if rule is None else rule.of(event.properties)
+            if value is None or not math.isfinite(value):
+                continue
+            target = store.attribute(record, None, event.properties)
+            incoming.append(
+                _Incoming(
+                    record,
+                    runtime,
+                    target,
+                    value,
+                    "event",
+                    event.event_id,
+                    f"e:{event.event_id}",
+                    now,
+                )
+            )
+        return self._accept(incoming) if incoming else []
+
+    def _accept(self, incoming: Sequence[_Incoming]) -> list[RewardOutcome]:
+        """Store rewards, claim what ``first`` aggregation learns now, then learn it."""
+        with self._learn_lock:
+            with self.database.write() as connection:
+                rules = store.ledger_rules(connection, [i.record.decision_id for i in incoming])
+                states: list[tuple[bool, str | None]] = []
+                entries = []
+                for item in incoming:
+                    reward = item.runtime.point.reward
+                    key = (item.record.decision_id, item.action_id or "")
+                    closed = rules.get(key) in ("sum", "default")
+                    deadline = item.record.created_at + reward.window_s
+                    in_window = (
+                        item.action_id is not None and item.received_at <= deadline and not closed
+                    )
+                    states.append((in_window, rules.get(key)))
+                    entries.append(
+                        {
+                            "reward_id": item.reward_id,
+                            "decision_id": item.record.decision_id,
+                            "point": item.record.point,
+                            "person_id": item.record.person_id,
+                            "action_id": item.action_id,
+                            "value": item.value,
+                            "source": item.source,
+                            "event_id": item.event_id,
+                            "received_at": item.received_at,
+                            "in_window": in_window,
+                        }
+                    )
+                fresh = store.insert_rewards(self.database, connection, entries)
+                wanted: dict[tuple[str, str], _Incoming] = {}
+                for item, (in_window, rule) in zip(incoming, states, strict=True):
+                    key = (item.record.decision_id, item.action_id or "")
+                    if (
+                        item.reward_id in fresh
+                        and in_window
+                        and rule is None
+                        and item.runtime.point.reward.aggregation == "first"
+                        and key not in wanted
+                    ):
+                        wanted[key] = item
+                claimed = store.claim(
+                    self.database,
+                    connection,
+                    [
+                        {
+                            "decision_id": item.record.decision_id,
+                            "action_id": item.action_id,
+                            "point": item.record.point,
+                            "person_id": item.record.person_id,
+                            "value": item.value,
+                            "rule": "first",
+                            "learned_at": item.received_at,
+                        }
+                        for item in wanted.values()
+                    ],
+                )
+            learned_keys = {(c.decision_id, c.action_id) for c in claimed}
+            self._learn_claimed(
+                claimed, {item.record.decision_id: item.record for item in incoming}
+            )
+        outcomes = []
+        for item, (in_window, _rule) in zip(incoming, states, strict=True):
+            key = (item.record.decision_id, item.action_id or "")
+            status: store.Status
+            if item.reward_id not in fresh:
+                status = "duplicate"
+            elif item.action_id is None:
+                status = "unattributed"
+            elif not in_window:
+                status = "late"
+            elif key in learned_keys and wanted.get(key) is item:
+                status = "learned"
+            elif item.runtime.point.reward.aggregation == "sum":
+                status = "pending"
+            else:
+                status = "extra"
+            outcomes.append(
+                RewardOutcome(
+                    item.reward_id,
+                    item.record.decision_id,
+                    item.action_id,
+                    item.value,
+                    in_window,
+                    status,
+                )
+            )
+        return outcomes
+
+    # -- windows ---------------------------------------------------------------------------
+
+    def close_windows(self, now: float | None = None) -> int:
+        """Learn every decision whose reward window ended before ``now`` and was not learned
+        yet: the sum of its in-window rewards (``sum``) or the default when none came. Returns
+        how many (decision, action) pairs were learned. Safe to run anywhere, any number of
+        times, concurrently: the ledger lets each pair be learned once."""
+        moment = self.clock() if now is None else now
+        self.decisions.flush()
+        with self.database.read() as connection:
+            names = list(connection.execute(select(bandit_points.c.name)).scalars())
+        total = 0
+        for name in names:
+            try:
+                runtime = self._runtime(name)
+            except NotFound:
+                continue
+            total += self._close_point(runtime, moment)
+        return total
+
+    def _close_point(self, runtime: _Runtime, now: float) -> int:
+        point = runtime.point
+        cutoff = now - point.reward.window_s
+        with self.database.read() as connection:
+            watermark = connection.execute(
+                select(bandit_points.c.closed_through).where(bandit_points.c.name == point.name)
+            ).scalar()
+        lower = -math.inf if watermark is None else float(watermark) - WATERMARK_SLACK_S
+        if cutoff <= lower:
+            return 0
+        learned = 0
+        after: tuple[float, str] | None = None
+        while True:
+            # Only ids, times and served actions: most rows of the slack are closed already,
+            # and their context and candidates are not worth decoding to find that out.
+            query = (
+                select(decisions.c.decision_id, decisions.c.created_at, decisions.c.chosen)
+                .where(
+                    decisions.c.kind == KIND,
+                    decisions.c.point == point.name,
+                    decisions.c.created_at < cutoff,
+                )
+                .order_by(decisions.c.created_at, decisions.c.decision_id)
+                .limit(_PAGE)
+            )
+            if math.isfinite(lower):
+                query = query.where(decisions.c.created_at > lower)
+            if after is not None:
+                query = query.where(
+                    (decisions.c.created_at > after[0])
+                    | ((decisions.c.created_at == after[0]) & (decisions.c.decision_id > after[1]))
+                )
+            with self.database.read() as connection:
+                page = [
+                    (str(d), float(at), [str(a) for a in chosen])
+                    for d, at, chosen in connection.execute(query)
+                ]
+            if not page:
+                break
+            learned += self._close_page(runtime, page)
+            after = (page[-1][1], page[-1][0])
+            if len(page) < _PAGE:
+                break
+        with self.database.write() as connection:
+            connection.execute(
+                update(bandit_points)
+                .where(bandit_points.c.name == point.name)
+                .where(
+                    (bandit_points.c.closed_through.is_(None))
+                    | (bandit_points.c.closed_through < cutoff)
+                )
+                .values(closed_through=cutoff)
+            )
+        return learned
+
+    def _close_page(self, runtime: _Runtime, page: Sequence[tuple[str, float, list[str]]]) -> int:
+        """Learn the open (decision, served action) pairs of a page of expired decisions."""
+        reward = runtime.point.reward
+        with self._learn_lock:
+            with self.database.write() as connection:
+                rules = store.ledger_rules(connection, [decision_id for decision_id, _, _ in page])
+                pending = [
+                    decision_id
+                    for decision_id, _, chosen in page
+                    if any((decision_id, action) not in rules for action in chosen)
+                ]
+                if not pending:
+                    return 0
+                records = self._records(connection, pending)
+                open_keys = [
+                    (records[decision_id], (decision_id, action))
+                    for decision_id, _, chosen in page
+                    if decision_id in records
+                    for action in chosen
+                    if (decision_id, action) not in rules
+                ]
+                sums = (
+                    store.in_window_sums(connection, [key for _, key in open_keys])
+                    if reward.aggregation == "sum"
+                    else {}
+                )
+                defaults = []
+                claims = []
+                now = self.clock()
+                for record, (decision_id, action_id) in open_keys:
+                    total = sums.get((decision_id, action_id))
+                    if total is None:
+                        defaults.append(
+                            {
+                                "reward_id": f"default:{decision_id}:{action_id}",
+                                "decision_id": decision_id,
+                                "point": record.point,
+                                "person_id": record.person_id,
+                                "action_id": action_id,
+                                "value": reward.default,
+                                "source": "default",
+                                "event_id": None,
+                                "received_at": now,
+                                "in_window": True,
+                            }
+                        )
+                    claims.append(
+                        {
+                            "decision_id": decision_id,
+                            "action_id": action_id,
+                            "point": record.point,
+                            "person_id": record.person_id,
+                            "value": reward.default if total is None else total[0],
+                            "rule": "default" if total is None else "sum",
+                            "learned_at": now,
+                        }
+                    )
+                store.insert_rewards(self.database, connection, defaults)
+                claimed = store.claim(self.database, connection, claims)
+            self._learn_claimed(claimed, records)
+        return len(claimed)
+
+    @staticmethod
+    def _records(connection: Connection, decision_ids: Sequence[str]) -> dict[str, DecisionRecord]:
+        found: dict[str, DecisionRecord] = {}
+        for chunk in chunked(list(decision_ids)):
+            query = select(decisions).where(decisions.c.decision_id.in_(chunk))
+            for row in connection.execute(query).mappings():
+                found[row["decision_id"]] = DecisionRecord.from_row(dict(row))
+        return found
+
+    # -- learning --------------------------------------------------------------------------
+
+    def _learn_claimed(
+        self, claimed: Sequence[store.Claimed], records: Mapping[str, DecisionRecord]
+    ) -> None:
+        """Feed claimed ledger rows to their points' policies, in ledger order."""
+        by_point: dict[str, list[tuple[store.Claimed, DecisionRecord]]] = {}
+        for entry in claimed:
+            record = records.get(entry.decision_id)
+            if record is not None:
+                by_point.setdefault(record.point, []).append((entry, record))
+        for name, entries in by_point.items():
+            runtime = self._runtimes.get(name)
+            if runtime is not None:
+                self._learn(runtime, entries)
+
+    def _learn(
+        self, runtime: _Runtime, entries: Sequence[tuple[store.Claimed, DecisionRecord]]
+    ) -> None:
+        with runtime.lock:
+            features = runtime.point.features
+            for entry, record in entries:
+                if entry.seq <= runtime.last_seq:
+                    continue  # learned before this model's snapshot (or already replayed)
+                action = _candidate(record, entry.action_id)
+                if action is not None:
+                    served = [str(a) for a in record.chosen]
+                    probabilities = record.probabilities or []
+                    at = served.index(entry.action_id) if entry.action_id in served else -1
+                    probability = float(probabilities[at]) if 0 <= at < len(probabilities) else 1.0
+                    runtime.policy.learn_one(
+                        features.context_of(record.context),
+                        Action(action.id, features.action_of(action.features)),
+                        entry.value,
+                        min(max(probability, 1e-12), 1.0),
+                    )
+                    runtime.learned += 1
+                    runtime.since += 1
+                runtime.last_seq = entry.seq
+                runtime.dirty = True
+
+    def _replay(self, runtime: _Runtime) -> int:
+        """Learn the ledger rows written after the runtime's snapshot (a crash's lost work)."""
+        replayed = 0
+        with self._learn_lock:
+            while True:
+                with self.database.read() as connection:
+                    batch = store.ledger_after(
+                        connection, runtime.point.name, runtime.last_seq, _PAGE
+                    )
+                if not batch:
+                    return replayed
+                records = self.decisions.many(sorted({entry.decision_id for entry in batch}))
+                entries = []
+                for entry in batch:
+                    record = records.get(entry.decision_id)
+                    if record is None:  # erased since: nothing to learn, but move past it
+                        with runtime.lock:
+                            runtime.last_seq = max(runtime.last_seq, entry.seq)
+                        continue
+                    entries.append((entry, record))
+                self._learn(runtime, entries)
+                with runtime.lock:
+                    runtime.last_seq = max(runtime.last_seq, batch[-1].seq)
+                replayed += len(entries)
+
+    # -- persistence -----------------------------------------------------------------------
+
+    def save(self) -> list[str]:
+        """Snapshot every point whose state changed; returns their new model versions."""
+        saved = []
+        for runtime in list(self._runtimes.values()):
+            version = self._save_one(runtime)
+            if version is not None:
+                saved.append(f"{runtime.point.name}@{version}")
+        self._last_save = time.monotonic()
+        return saved
+
+    def _save_one(self, runtime: _Runtime) -> str | None:
+        with self._save_lock:
+            with runtime.lock:
+                if not runtime.dirty:
+                    return None
+                runtime.snapshot = max(runtime.snapshot, self.snapshots.highest(runtime.point.name))
+                runtime.snapshot += 1
+                runtime.since = 0
+                runtime.dirty = False
+                state = _copied(runtime.policy.state())
+                meta = SnapshotMeta(
+                    point=runtime.point.name,
+                    snapshot=runtime.snapshot,
+                    revision=runtime.point.revision,
+                    model_key=runtime.point.model_key(),
+                    last_seq=runtime.last_seq,
+                    learned=runtime.learned,
+                    saved_at=self.clock(),
+                )
+                version = runtime.version
+            self.snapshots.save(meta, state)
+        return version
+
+    def load(self) -> None:
+        """(Re)load every point: its newest snapshot of the current revision (else a fresh
+        model), plus the ledger rows learned after it."""
+        with self.database.read() as connection:
+            rows = [dict(row) for row in connection.execute(select(bandit_points)).mappings()]
+        loaded = {}
+        for row in rows:
+            point = self._point_of(row)
+            loaded[point.name] = self._restore(point)
+        with self._runtimes_lock:
+            self._runtimes = loaded
+            self._index_reward_types()
+        for runtime in loaded.values():
+            self._replay(runtime)
+
+    def _restore(self, point: DecisionPoint) -> _Runtime:
+        latest = self.snapshots.latest(point.name)
+        if latest is not None:
+            meta, state = latest
+            if meta.revision == point.revision and meta.model_key == point.model_key():
+                return _Runtime(
+                    point, policy_from_state(state), meta.snapshot, meta.last_seq, meta.learned
+                )
+        with self.database.read() as connection:
+            start = store.last_seq(connection, point.name)
+        return _Runtime(
+            point, build_policy(point), self.snapshots.highest(point.name), start, dirty=True
+        )
+
+    # -- background work -------------------------------------------------------------------
+
+    def _maybe_sweep(self) -> None:
+        """Inline mode: close windows and autosave at most every interval, on the way in."""
+        if self.sweep != "inline":
+            return
+        now = time.monotonic()
+        if now - self._last_sweep >= self.sweep_interval_s:
+            self._last_sweep = now
+            self.close_windows(self.clock() - self.close_grace_s)
+        if now - self._last_save >= self.autosave_s:
+            self.save()
+
+    def _ensure_thread(self) -> None:
+        if self.sweep != "thread" or self._thread is not None or self._stopped.is_set():
+            return
+        with self._runtimes_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="limelight-bandit-sweep", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.sweep_interval_s):
+            try:
+                self.close_windows(self.clock() - self.close_grace_s)
+                if time.monotonic() - self._last_save >= self.autosave_s:
+                    self.save()
+            except Exception:  # deliberately broad: keep sweeping, the next round retries
+                logger.exception("bandit reward-window sweep failed")
+
+    def close(self) -> None:
+        """Stop the sweep and save every changed model (call before closing the database)."""
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        self.save()
+
+    # -- reports and evaluation ------------------------------------------------------------
+
+    def report(self, name: str, *, since: float | None = None) -> PointReport:
+        """Traffic by mode, rewards by source and window, learning, and (apprentice) the rate
+        at which the policy's first choice agreed with the baseline."""
+        runtime = self._runtime(name)
+        self.decisions.flush()
+        query = select(decisions.c.extra, decisions.c.explored).where(
+            decisions.c.kind == KIND, decisions.c.point == name
+        )
+        if since is not None:
+            query = query.where(decisions.c.created_at >= since)
+        modes: dict[str, int] = {}
+        explored = agreed = apprentice = 0
+        with self.database.read() as connection:
+            for extra, was_explored in connection.execute(query):
+                mode = str((extra or {}).get("mode", "live"))
+                modes[mode] = modes.get(mode, 0) + 1
+                explored += int(bool(was_explored))
+                if "agree" in (extra or {}):
+                    apprentice += 1
+                    agreed += int(bool(extra["agree"]))
+            counts = store.reward_counts(connection, name, since)
+            learned, mean = store.learned_summary(connection, name, since)
+        return PointReport(
+            point=name,
+            model_version=self.model_version(name),
+            revision=runtime.point.revision,
+            decisions=modes,
+            explored=explored,
+            rewards=counts,
+            learned=learned,
+            mean_learned_reward=mean,
+            apprentice_decisions=apprentice,
+            agreement_rate=agreed / apprentice if apprentice else None,
+        )
+
+    def evaluate(
+        self, point: str, candidate: Mapping[str, Any] | str, **options: Any
+    ) -> PointEvaluation:
+        """Off-policy evaluation of ``candidate`` on the point's own log (options as for
+        :func:`limelight.bandits.offpolicy.evaluate_point`); ``"current"`` is a frozen copy of
+        the live model."""
+        runtime = self._runtime(point)
+        self.decisions.flush()
+        name = candidate if isinstance(candidate, str) else candidate.get("name")
+        current = None
+        if name == "current":
+            with runtime.lock:
+                state = _copied(runtime.policy.state())
+            current = policy_from_state(state)
+        return evaluate_point(self.database, runtime.point, candidate, current=current, **options)
+
+
+@dataclass(frozen=True, slots=True)
+class _Incoming:
+    """A reward on its way in, with the decision it belongs to."""
+
+    record: DecisionRecord
+    runtime: _Runtime
+    action_id: str | None
+    value: float
+    source: str
+    event_id: str | None
+    reward_id: str
+    received_at: float
+
+
+def _decision_ids(count: int) -> list[str]:
+    """``count`` fresh ids like ``new_decision_id``'s (time in microseconds, then 48 random
+    bits), from one read of the system's randomness (one ``getrandom`` call per id was a fifth
+    of the cost of a page). Ids of one page also carry their position after the time, so that
+    they sort in request order: the page shares one ``created_at``, and the log's order within
+    it is what off-policy replay follows."""
+    if count <= 1:
+        return [new_decision_id() for _ in range(count)]
+    stamp = f"d_{time.time_ns() // 1000:x}"
+    noise = os.urandom(6 * count).hex()
+    return [f"{stamp}{i:04x}{noise[12 * i : 12 * i + 12]}" for i in range(count)]
+
+
+def _candidate(record: DecisionRecord, action_id: str) -> Action | None:
+    for candidate in record.candidates:
+        if isinstance(candidate, Mapping) and candidate.get("id") == action_id:
+            return Action(action_id, dict(candidate.get("features") or {}))
+    return None
+
+
+_ATTACHED: WeakKeyDictionary[Any, DecisionService] = WeakKeyDictionary()
+
+
+def attached(core: Core) -> DecisionService:
+    """The engine's decision service: ``engine.bandits`` once the Engine provides it, else one
+    built on first use and kept for the engine's life (one per engine, since it registers a
+    personal-data hook and an ingest listener). The stand-in sweeps inline (no thread to stop,
+    as nobody calls its ``close``); a restart replays its learning from the ledger."""
+    provided = getattr(core, "bandits", None)
+    if isinstance(provided, DecisionService):
+        return provided
+    found = _ATTACHED.get(core)
+    if found is None:
+        found = DecisionService(
+            core.database,
+            core.settings,
+            core.decisions,
+            core.personal_data,
+            core.settings.data_dir,
+            sweep="inline",
+        )
+        ingestor = getattr(core, "ingestor", None)
+        listeners = getattr(ingestor, "listeners", None)
+        if isinstance(listeners, list):
+            listeners.append(found.on_events)
+        _ATTACHED[core] = found
+    return found
