@@ -14,6 +14,6 @@ fi
 stamp=.venv/.limelight-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[ml,dev]'
+  .venv/bin/python -m pip install --quiet -e '.[ml,dev,vw]'
   touch "$stamp"
 fi

@@ -181,11 +181,3 @@ def test_yaml_files(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("key: [unclosed\n")
     assert_one_error_line(run(tmp_path, "create", str(broken)), "not valid YAML")
-
-
-def test_yaml_without_pyyaml_says_so(tmp_path: Path) -> None:
-    if importlib.util.find_spec("yaml") is not None:
-        pytest.skip("PyYAML is installed")
-    file = tmp_path / "home-rows.yaml"
-    file.write_text("key: home-rows\n")
-    assert_one_error_line(run(tmp_path, "create", str(file)), "PyYAML")
