@@ -236,23 +236,28 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-http", action="store_true")
     args = parser.parse_args()
-    print(
-        f"sqlite {sqlite3.sqlite_version}, python {sys.version.split()[0]}, {args.events} events per run"
-    )
-    print(
-        f"{'measurement':34} {'batch':>6} {'raw rows/s':>11} {'limelight ev/s':>15} {'ratio':>7} {'target':>7}"
-    )
+    version = sys.version.split()[0]
+    print(f"sqlite {sqlite3.sqlite_version}, python {version}, {args.events} events per run")
+    row("measurement", "batch", "raw rows/s", "limelight ev/s", "ratio", "target")
     for batch_size, target in ((500, None), (5000, 0.50)):
         raw, ours = measure_in_process(args.events, batch_size, args.seed)
         goal = f"{target:.0%}" if target else ""
-        print(
-            f"{'Engine.ingest (profiles updated)':34} {batch_size:>6} {raw:>11,.0f} {ours:>15,.0f} {ours / raw:>7.1%} {goal:>7}"
-        )
+        row("Engine.ingest (profiles updated)", batch_size, raw, ours, ours / raw, goal)
     if not args.no_http:
         raw, ours = measure_http(args.events, 500, args.seed)
-        print(
-            f"{'HTTP POST /v1/events (1 worker)':34} {500:>6} {raw:>11,.0f} {ours:>15,.0f} {ours / raw:>7.1%} {'35%':>7}"
-        )
+        row("HTTP POST /v1/events (1 worker)", 500, raw, ours, ours / raw, "35%")
+
+
+def row(name: str, batch: object, raw: object, ours: object, ratio: object, goal: str) -> None:
+    """One line of the table (numbers formatted, headers passed through)."""
+
+    def cell(value: object, spec: str) -> str:
+        return format(value, spec) if isinstance(value, int | float) else str(value)
+
+    print(
+        f"{name:34} {cell(batch, ''):>6} {cell(raw, ',.0f'):>11} {cell(ours, ',.0f'):>15}"
+        f" {cell(ratio, '.1%'):>7} {goal:>7}"
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,11 @@ Each peer gets a small grid search on a validation split carved from the trainin
 way the protocol carves the test (its own leave-last-out, or its own random 75/25), scored by
 NDCG@10. Limelight's pipeline (all sources + the LightGBM LambdaRank ranker) reuses the
 hyperparameters that validation chose for its EASE, ALS and kNN sources and picks its ranker's
-tree size on the same validation split.
+tree size on the same validation split. Under (c) its ranker learns from four random folds of
+each person's training history (every fold labelled once by sources fitted on the other three),
+without the features whose scale depends on how much data the sources saw, and boosts from
+EASE's per-person z-score (``limelight.recommend.evaluation.ranker_settings``); the variant
+"time-split ranker" is the ranker as it is served, trained on each person's latest 25%.
 
 Run: ``python benchmarks/recs_movielens.py`` (5 seeds) or ``--quick`` (1 seed, smaller grids).
 Writes ``reports/recs_movielens/report.{md,json,png}``.
@@ -45,6 +49,7 @@ from limelight.evaluation.protocols import Protocol, evaluate, make_split
 from limelight.evaluation.report import Report
 from limelight.evaluation.splits import Split
 from limelight.ranking import Ranker, default_sources
+from limelight.recommend.evaluation import ranker_settings
 
 RecommendFn = Callable[[np.ndarray, int], np.ndarray]
 PROTOCOLS: tuple[Protocol, ...] = ("leave_last_out", "random_75_25")
@@ -187,8 +192,8 @@ def limelight_ranker(
     chosen: dict[str, dict[str, Any]], protocol: Protocol, seed: int, *, time_split: bool
 ) -> Callable[[dict[str, Any]], Ranker]:
     """The full pipeline with the validated source settings; ``time_split`` picks the ranker's
-    label window: each person's latest interactions (what serving uses), or for protocol (c)
-    optionally a random 25% of each person's training history, which mirrors that protocol."""
+    label window for protocol (c): each person's latest 25% (a ranker trained as it is served),
+    or else random folds of each person's history, which mirror that protocol."""
     sources = default_sources()
     sources["ease"] = EASE(l2=chosen["ease"]["l2"])
     als = chosen["implicit-als"]
@@ -199,17 +204,18 @@ def limelight_ranker(
         random_state=seed,
     )
     sources["itemknn"] = ItemKNN(neighbours=chosen["implicit-cosine-knn"]["K"])
+    settings: dict[str, Any]
     if protocol == "leave_last_out":
-        split_kind, label_size = "per_user", 1.0
+        settings = {"split": "per_user", "label_size": 1.0}
     elif time_split:
-        split_kind, label_size = "per_user", 0.25
+        settings = {"split": "per_user", "label_size": 0.25}
     else:
-        split_kind, label_size = "random", 0.25
+        # Random folds, each labelled by sources fitted on the other three, scale-dependent
+        # features left out, boosting from EASE's per-person z-score (ranker_settings says why).
+        settings = ranker_settings("random_75_25")
 
     def build(params: dict[str, Any]) -> Ranker:
-        return Ranker(
-            sources=sources, split=split_kind, label_size=label_size, random_state=seed, **params
-        )
+        return Ranker(sources=sources, random_state=seed, **settings, **params)
 
     return build
 

@@ -24,6 +24,7 @@ from limelight.bandits.cli import bandits_app
 from limelight.config import Settings
 from limelight.errors import InvalidInput, LimelightError, NotFound
 from limelight.experiments.cli import experiments_app
+from limelight.recommend.cli import evaluate_app, train_app
 
 USAGE_ERROR = 2
 INTERNAL_ERROR = 1
@@ -57,6 +58,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(bandits_app, name="bandits")
+app.add_typer(train_app, name="train")
+app.add_typer(evaluate_app, name="evaluate")
 
 out = Console()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, func, select
@@ -31,6 +31,12 @@ from limelight.profiles.store import ProfileStore
 from limelight.profiles.view import profile_view
 from limelight.storage import Database, migrate
 from limelight.storage.schema import events
+
+if TYPE_CHECKING:
+    from limelight.recommend.artifacts import TrainedModel
+    from limelight.recommend.results import RecommendationList, SimilarList
+    from limelight.recommend.service import RecommendationService
+    from limelight.recommend.training import TrainingConfig
 
 
 class _MetaCache:
@@ -120,6 +126,7 @@ class Engine:
             self.database, self.settings, self.decisions, self.personal_data, self.settings.data_dir
         )
         self.ingestor.listeners.append(self.bandits.on_events)
+        self._recommender: RecommendationService | None = None
 
     def _erase_core(self, connection: Connection, identity: Identity) -> int:
         removed = CORE_HOOK.erase(connection, identity)
@@ -156,6 +163,51 @@ class Engine:
             half_life_s=self.fold_config.half_life_s,
             devices=devices,
         )
+
+    # -- recommendations and pages --------------------------------------------------------
+
+    @property
+    def recommender(self) -> RecommendationService:
+        """Recommendations and similar titles; built on first use (it loads the models)."""
+        if self._recommender is None:
+            from limelight.recommend.service import RecommendationService
+
+            self._recommender = RecommendationService.from_engine(self)
+        return self._recommender
+
+    def recommend(
+        self,
+        user_id: str,
+        n: int = 10,
+        *,
+        device: str | None = None,
+        at: float | None = None,
+        diversity: float | None = None,
+    ) -> RecommendationList:
+        """A ranked list for one person in context, with reasons and a logged decision id."""
+        return self.recommender.recommend(user_id, n, device=device, at=at, diversity=diversity)
+
+    def similar(self, item_id: str, n: int = 10, *, at: float | None = None) -> SimilarList:
+        """Titles like this one, with a logged decision id."""
+        return self.recommender.similar(item_id, n, at=at)
+
+    def train(
+        self, config: TrainingConfig | None = None, *, progress: bool = False, publish: bool = True
+    ) -> TrainedModel:
+        """Train every recommendation model from the event store and publish a new version."""
+        return self.recommender.train(config, progress=progress, publish=publish)
+
+    def home(self, user_id: str, **options: Any) -> dict[str, Any]:
+        """The home page in context (``limelight.pages.home.HomeService.home``)."""
+        from limelight.pages.home import attached as home_service
+
+        return home_service(self).home(user_id, **options)
+
+    def queue(self, user_id: str, **options: Any) -> dict[str, Any]:
+        """A mood or activity queue (``limelight.pages.home.HomeService.queue``)."""
+        from limelight.pages.home import attached as home_service
+
+        return home_service(self).queue(user_id, **options)
 
     # -- decisions (contextual bandits) -----------------------------------------------------
 
@@ -214,6 +266,8 @@ class Engine:
             with self.database.write() as connection:
                 self.catalog.upsert(connection, good, now_utc())
             self._meta.invalidate(item.item_id for item in good)
+            if self._recommender is not None:
+                self._recommender.catalog_view.invalidate()
         return len(good), rejected
 
     def item(self, item_id: str) -> Item:
@@ -242,6 +296,8 @@ class Engine:
         return self.personal_data.erase(user_id)
 
     def close(self) -> None:
+        if self._recommender is not None:
+            self._recommender.close()
         self.bandits.close()
         self.decisions.close()
         self.database.dispose()

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,8 @@ import pytest
 from sqlalchemy import select
 
 from limelight import Engine, Settings
-from limelight.storage.schema import events
+from limelight.datasets import movielens
+from limelight.storage.schema import bandit_learned, bandit_rewards, events
 from tests.web import world
 from tests.web.conftest import KEYS
 
@@ -42,6 +44,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SKIP = os.environ.get("LIMELIGHT_SKIP_BROWSER") == "1"
+MOVIELENS_CACHE = Path(
+    os.environ.get("LIMELIGHT_TEST_CACHE", "~/.cache/limelight-test-data")
+).expanduser()
 pytestmark = pytest.mark.skipif(SKIP, reason="LIMELIGHT_SKIP_BROWSER=1")
 
 
@@ -51,12 +56,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """uvicorn serving the small world from a SQLite data dir; yields (base url, data dir)."""
-    data_dir = tmp_path / "data"
-    with Engine(Settings(data_dir=data_dir)) as engine:
-        world.load(engine)
+@contextmanager
+def _serve(tmp_path: Path, data_dir: Path) -> Iterator[str]:
+    """uvicorn (one worker, a subprocess) serving ``data_dir``; yields its base url."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIMELIGHT_")}
     env["LIMELIGHT_DATA_DIR"] = str(data_dir)
@@ -98,7 +100,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             if time.monotonic() > deadline:
                 pytest.fail(f"the server did not become healthy:\n{log.read_text()}")
             time.sleep(0.1)
-        yield base, data_dir
+        yield base
     finally:
         process.terminate()
         try:
@@ -106,6 +108,27 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=20)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """uvicorn serving the small world from a SQLite data dir; yields (base url, data dir)."""
+    data_dir = tmp_path / "data"
+    with Engine(Settings(data_dir=data_dir)) as engine:
+        world.load(engine)
+    with _serve(tmp_path, data_dir) as base:
+        yield base, data_dir
+
+
+@pytest.fixture
+def movielens_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """uvicorn serving the first 60 MovieLens-100K users (and the titles they rated)."""
+    data = movielens.read(movielens.fetch(MOVIELENS_CACHE))
+    data_dir = tmp_path / "data"
+    with Engine(Settings(data_dir=data_dir)) as engine:
+        movielens.load(engine, data.for_users([str(n) for n in range(1, 61)]))
+    with _serve(tmp_path, data_dir) as base:
+        yield base, data_dir
 
 
 @pytest.fixture
@@ -189,7 +212,7 @@ def test_home_preview_in_chromium(page: Any, server: tuple[str, Path], tmp_path:
     assert _loaded_artwork(page) == rows.count()
     assert any("/ui/artwork/" in url for url in svg_loaded)
     row_types = page.eval_on_selector_all("section.row", "rows => rows.map(r => r.dataset.rowType)")
-    assert row_types[:2] == ["continue_watching", "recently_played"]
+    assert row_types[0] == "continue_watching" and "top_picks" in row_types
     web_popular = page.locator("section.row[data-row-type=popular] .tile").count()
     first_page_id = page.locator("[data-home]").get_attribute("data-page-id")
 
@@ -247,4 +270,78 @@ def test_home_preview_in_chromium(page: Any, server: tuple[str, Path], tmp_path:
     page.wait_for_url("**/ui/login")
     page.goto(f"{base}/ui/")
     assert "/ui/login" in page.url
+    assert errors == []
+
+
+def test_movielens_home_in_chromium(
+    page: Any, movielens_server: tuple[str, Path], tmp_path: Path
+) -> None:
+    """Issue 5's Done-when: a MovieLens user's home with >= 6 rows of artwork and reasons; the
+    device switch changes the page; a tile click is stored with its decision id and the
+    ``artwork`` decision point receives (and learns) the reward."""
+    base, data_dir = movielens_server
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{base}/ui/home/1")
+    page.fill("#api-key", KEYS["admin"])
+    page.click("button[type=submit].primary")
+    page.wait_for_url(f"{base}/ui/home/1")
+
+    rows = page.locator("section.row")
+    assert rows.count() >= 6
+    for index in range(rows.count()):
+        row = rows.nth(index)
+        row.scroll_into_view_if_needed()
+        assert row.locator("h2").inner_text().strip()
+        assert row.locator(".row-why summary").inner_text().strip() == "Why this?"
+        assert row.locator(".tile-hit img").count() >= 1
+        assert row.locator(".tile .why").count() == row.locator(".tile").count()
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_function(
+        """() => Array.from(document.querySelectorAll('.row')).every(row => {
+               const img = row.querySelector('.tile-hit img');
+               return img && img.complete && img.naturalWidth > 0; })""",
+        timeout=20_000,
+    )
+    home = page.locator("[data-home]")
+    first_page_id = home.get_attribute("data-page-id")
+    web_tiles = page.locator(".tile").count()
+    row_types = page.eval_on_selector_all("section.row", "rows => rows.map(r => r.dataset.rowType)")
+    assert "top_picks" in row_types and any(t.startswith("because:") for t in row_types)
+    page.screenshot(
+        path=str(_screenshots(tmp_path) / "limelight-home-movielens.png"), full_page=True
+    )
+
+    page.select_option("select[name=device]", "tv")
+    page.wait_for_url("**/ui/home/1?device=tv**")
+    assert home.get_attribute("data-device") == "tv"
+    assert home.get_attribute("data-page-id") != first_page_id
+    assert page.locator(".tile").count() < web_tiles  # TV rows hold fewer, larger tiles
+
+    tile = page.locator("section.row .tile-hit").nth(1)
+    decision_id = tile.get_attribute("data-decision-id")
+    item_id = tile.get_attribute("data-item-id")
+    artwork_id = tile.get_attribute("data-artwork-id")
+    assert decision_id and item_id and artwork_id
+    tile.click()
+    page.wait_for_selector(".tile-hit[data-clicked=sent]")
+    with Engine(Settings(data_dir=data_dir)) as engine, engine.database.read() as connection:
+        clicks = connection.execute(
+            select(events.c.type, events.c.user_id, events.c.item_id).where(
+                events.c.decision_id == decision_id
+            )
+        ).all()
+        rewards = connection.execute(
+            select(
+                bandit_rewards.c.point, bandit_rewards.c.action_id, bandit_rewards.c.value
+            ).where(bandit_rewards.c.decision_id == decision_id)
+        ).all()
+        learned = connection.execute(
+            select(
+                bandit_learned.c.point, bandit_learned.c.action_id, bandit_learned.c.value
+            ).where(bandit_learned.c.decision_id == decision_id)
+        ).all()
+    assert [tuple(row) for row in clicks] == [("click", "1", item_id)]
+    assert [tuple(row) for row in rewards] == [("artwork", artwork_id, 1.0)]
+    assert [tuple(row) for row in learned] == [("artwork", artwork_id, 1.0)]
     assert errors == []

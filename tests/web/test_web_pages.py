@@ -151,14 +151,18 @@ def test_home_page_rows_tiles_and_reasons(signed_in: SignIn) -> None:
     home = tags.having("div", **{"class": "home"})[0]
     assert home["data-user-id"] == "ada" and home["data-device"] == "web"
     rows = [attrs["data-row-type"] for attrs in tags.having("section", **{"class": "row"})]
-    assert rows[:2] == ["continue_watching", "recently_played"]
-    assert rows[2:4] == ["genre:Comedy", "genre:Animation"] and rows[-1] == "popular"
+    assert rows[0] == "continue_watching" and "top_picks" in rows and "trending" in rows
+    assert len(rows) >= 6
+    assert any(row.startswith("genre:") for row in rows)
     tiles = tags.having("button", **{"class": "tile-hit"})
     assert len(tiles) >= 10
+    page_record = engine.decisions.get(str(home["data-page-id"]))
+    assert page_record is not None and page_record.kind == "page"
+    assert page_record.chosen == rows
     for tile in tiles:
         record = engine.decisions.get(str(tile["data-decision-id"]))
         assert record is not None and record.page_id == home["data-page-id"]
-        assert record.chosen[int(str(tile["data-position"]))] == tile["data-item-id"]
+        assert record.point == "artwork" and record.chosen == [tile["data-artwork-id"]]
         assert tile["data-artwork-id"]
     assert len(tags.having("details", **{"class": "row-why"})) == len(rows)
     assert "Why this?" in tags.all_text and "You are 40% through" in tags.all_text
@@ -176,12 +180,12 @@ def test_context_changes_the_page(signed_in: SignIn) -> None:
         counts = {section.split('"')[0]: section.count('class="tile-hit"') for section in sections}
         return counts, Tags(answer.text).all_text
 
-    web, _ = rows_of("/ui/home/fan03")
+    web, _ = rows_of("/ui/home/fan03?time=evening")
     tv, tv_text = rows_of("/ui/home/fan03?device=tv&time=night&mood=light")
     assert max(web.values()) == 12 and max(tv.values()) == 8  # a TV row holds fewer tiles
     assert "mood" in tv and "mood" not in web
     assert "For a light mood" in tv_text
-    odd, _ = rows_of("/ui/home/fan03?device=fridge&mood=%3Cscript%3E")
+    odd, _ = rows_of("/ui/home/fan03?device=fridge&time=evening&mood=%3Cscript%3E")
     assert odd == web  # unknown values fall back to the defaults
 
 
@@ -189,21 +193,25 @@ def test_opted_out_and_unknown_users_get_a_labelled_non_personalized_page(
     signed_in: SignIn,
 ) -> None:
     client = signed_in("read")
-    for user in ("carol", "someone-new"):
+    for user, label in (("carol", "non_personalized"), ("someone-new", "cold_start")):
         tags = page(client, f"/ui/home/{user}")
         rows = [str(a["data-row-type"]) for a in tags.having("section", **{"class": "row"})]
-        assert "non-personalized" in tags.all_text
-        assert "continue_watching" not in rows and "recently_played" not in rows
-        assert rows[-1] == "popular"
+        assert label in tags.all_text
+        assert "continue_watching" not in rows and "top_picks" not in rows
+        assert "popular" in rows and "trending" in rows
+        assert ("onboarding" in rows) == (user == "someone-new")
 
 
 def test_build_page_has_the_page_model_shape(world_client: TestClient) -> None:
     engine = engine_of(world_client)
     built = build_page(engine, "ada", {"device": "mobile", "mood": "intense"})
-    assert set(built) == {"page_id", "user_id", "context", "label", "rows"}
+    assert {"page_id", "user_id", "context", "label", "rows"} <= set(built)
     assert built["context"]["device"] == "mobile" and built["context"]["mood"] == "intense"
     assert built["label"] == "personalized"
     served: list[str] = []
+    for row in built["rows"][:3]:
+        served += [tile["item_id"] for tile in row["items"]]
+    assert len(served) == len(set(served))  # no title twice in the first three rows
     for row in built["rows"]:
         assert set(row) == {"type", "title", "reason", "items"} and row["reason"]
         assert 1 <= len(row["items"]) <= 6
@@ -218,15 +226,13 @@ def test_build_page_has_the_page_model_shape(world_client: TestClient) -> None:
             }
             assert tile["position"] == position and tile["reason"]
             assert set(tile["artwork"]) == {"artwork_id", "url"}
-            served.append(tile["item_id"])
-    assert len(served) == len(set(served))  # no title twice on a page
 
 
 def test_a_tile_click_is_stored_with_its_decision(signed_in: SignIn) -> None:
     client = signed_in("admin")
     engine = engine_of(client)
     built = build_page(engine, "bob", {"device": "tv"})
-    tile = built["rows"][-1]["items"][2]
+    tile = next(t for row in built["rows"] for t in row["items"] if t["position"] == 1)
     click: dict[str, Any] = {
         "event_id": "ui-click-1",
         "type": "click",

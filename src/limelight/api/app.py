@@ -22,7 +22,16 @@ from limelight.api.problems import (
     Problem,
     install_problem_handlers,
 )
-from limelight.api.routes import decisions, events, experiments, health, items, users
+from limelight.api.routes import (
+    decisions,
+    events,
+    experiments,
+    health,
+    home,
+    items,
+    recommendations,
+    users,
+)
 from limelight.auth import KeyRing
 from limelight.config import Settings
 from limelight.engine import Engine
@@ -70,6 +79,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.engine = None
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(recommendations.router)  # before items: /v1/items/{id:path} is greedy
+    app.include_router(home.router)  # before users: /v1/users/{id:path} is greedy
     for module in (health, events, users, items, experiments, decisions):
         app.include_router(module.router)
     install_web(app)  # the dashboard under /ui: pages, login, static files, artwork

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 
 import uvicorn
+from threadpoolctl import threadpool_limits
 
 from limelight.api.app import create_app
 from limelight.config import Settings
@@ -17,6 +18,9 @@ GC_THRESHOLDS = (50_000, 20, 50)
 
 def serve(settings: Settings, host: str, port: int) -> None:
     """Serve until interrupted (SIGINT/SIGTERM shut down gracefully and close the Engine)."""
+    # Per-request linear algebra is small: BLAS threads only add hand-off latency and fight
+    # the server's own threads for the cores.
+    threadpool_limits(limits=1)
     gc.set_threshold(*GC_THRESHOLDS)
     gc.freeze()  # what was loaded at start-up (modules, settings) is never garbage
     uvicorn.run(create_app(settings), host=host, port=port, workers=1, log_level="info")

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from limelight.candidates.data import FloatArray, IntArray, Interactions
@@ -104,6 +105,27 @@ def batches(count: int, width: int) -> list[slice]:
     """Slices of ``range(count)`` whose dense block of ``batch x width`` stays small."""
     size = max(1, min(4096, BLOCK_CELLS // max(width, 1)))
     return [slice(start, min(start + size, count)) for start in range(0, count, size)]
+
+
+def csr_row_sum(
+    matrix: sp.csr_matrix, rows: IntArray, weights: FloatArray | None = None
+) -> ScoreArray:
+    """``sum_k weights[k] * matrix[rows[k]]`` as a dense float32 vector, without building a
+    sparse slice: one gather of the rows' entries and one ``bincount`` (serving scores one
+    history this way in microseconds)."""
+    indptr = matrix.indptr
+    starts = indptr[rows]
+    lengths = indptr[rows + 1] - starts
+    total = int(lengths.sum())
+    width = matrix.shape[1]
+    if total == 0:
+        return np.zeros(width, dtype=np.float32)
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+    values = matrix.data[offsets].astype(np.float64)
+    if weights is not None:
+        values *= np.repeat(np.asarray(weights, dtype=np.float64), lengths)
+    summed = np.bincount(matrix.indices[offsets], weights=values, minlength=width)
+    return summed.astype(np.float32)
 
 
 def check_n(n: int) -> None:
@@ -347,6 +369,7 @@ __all__ = [
     "Recommendations",
     "Recommender",
     "batches",
+    "csr_row_sum",
     "require",
     "top_n",
 ]

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 from sklearn.preprocessing import MultiLabelBinarizer, normalize
 
-from limelight.candidates.base import CandidateSource, ScoreArray, require
+from limelight.candidates.base import CandidateSource, ScoreArray, csr_row_sum, require
 from limelight.candidates.data import FloatArray, IntArray, Interactions, ItemMeta
 
 FIELDS = ("genres", "tags", "decade")
@@ -83,8 +83,11 @@ class ContentSimilarity(CandidateSource):
         return np.asarray((self.profiles_[rows] @ self.features_.T).toarray(), dtype=np.float32)
 
     def _score_history(self, items: IntArray, timestamps: FloatArray) -> ScoreArray:
-        profile = normalize(np.asarray(self.features_[np.unique(items)].sum(axis=0)))
-        return np.asarray(self.features_ @ profile.ravel(), dtype=np.float32)
+        profile = csr_row_sum(self.features_, np.unique(items)).astype(np.float64)
+        norm = float(np.linalg.norm(profile))
+        if norm > 0:
+            profile /= norm
+        return np.asarray(self.features_ @ profile, dtype=np.float32)
 
     def _similar(self, item: int) -> ScoreArray:
         return np.asarray((self.features_ @ self.features_[item].T).toarray()).ravel()

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+from threadpoolctl import threadpool_limits
 
 from limelight.candidates.base import CandidateSource, ScoreArray, require
 from limelight.candidates.data import FloatArray, IntArray, Interactions

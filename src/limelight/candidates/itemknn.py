@@ -17,7 +17,13 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from limelight.candidates.base import BLOCK_CELLS, CandidateSource, ScoreArray, require
+from limelight.candidates.base import (
+    BLOCK_CELLS,
+    CandidateSource,
+    ScoreArray,
+    csr_row_sum,
+    require,
+)
 from limelight.candidates.data import FloatArray, IntArray, Interactions
 
 Similarity = Literal["cosine", "cooccurrence"]
@@ -105,8 +111,7 @@ class ItemKNN(CandidateSource):
         return np.asarray((self.user_matrix_[rows] @ self.weights_).toarray(), dtype=np.float32)
 
     def _score_history(self, items: IntArray, timestamps: FloatArray) -> ScoreArray:
-        unique = np.unique(items)
-        return np.asarray(self.weights_[unique].sum(axis=0), dtype=np.float32).ravel()
+        return csr_row_sum(self.weights_, np.unique(items))
 
     def _similar(self, item: int) -> ScoreArray:
         return np.asarray(self.weights_[item].toarray(), dtype=np.float32).ravel()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from limelight.candidates.base import CandidateSource, ScoreArray, require
+from limelight.candidates.base import CandidateSource, ScoreArray, csr_row_sum, require
 from limelight.candidates.data import FloatArray, IntArray, Interactions
 
 
@@ -87,25 +87,20 @@ class SequentialNextItem(CandidateSource):
         recent.sum_duplicates()
         return recent
 
-    def _weights(self, items: IntArray) -> sp.csr_matrix:
-        """One-row recency-weighted matrix of the last ``window`` items of a history."""
+    def _last(self, items: IntArray) -> tuple[IntArray, FloatArray]:
+        """The last ``window`` distinct-in-a-row items of a history and their recency weights."""
         last = items[::-1]
         keep = np.ones(last.size, dtype=bool)
         keep[1:] = last[1:] != last[:-1]
         last = last[keep][: self.window]
-        values = self.decay ** np.arange(last.size, dtype=np.float64)
-        return sp.csr_matrix(
-            (values, (np.zeros(last.size, dtype=np.int64), last)),
-            shape=(1, self.transitions_.shape[0]),
-            dtype=np.float32,
-        )
+        return last, self.decay ** np.arange(last.size, dtype=np.float64)
 
     def _score_rows(self, rows: IntArray) -> ScoreArray:
         return np.asarray((self.recent_[rows] @ self.transitions_).toarray(), dtype=np.float32)
 
     def _score_history(self, items: IntArray, timestamps: FloatArray) -> ScoreArray:
-        row = self._weights(items) @ self.transitions_
-        return np.asarray(row.toarray(), dtype=np.float32).ravel()
+        last, weights = self._last(items)
+        return csr_row_sum(self.transitions_, last, weights)
 
     def _similar(self, item: int) -> ScoreArray:
         return np.asarray(self.transitions_[item].toarray(), dtype=np.float32).ravel()

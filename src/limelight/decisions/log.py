@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
@@ -54,7 +54,9 @@ class DecisionRecord:
     extra: dict[str, Any] | None = None
 
     def as_row(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow on purpose: dataclasses.asdict deep-copies every context and candidate, which
+        # cost ~0.1 ms a record while holding the GIL in the flush thread.
+        return {name: getattr(self, name) for name in self.__slots__}
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> DecisionRecord:

@@ -95,11 +95,18 @@ class Report:
         figure.savefig(path, dpi=100)
         plt.close(figure)
 
-    def write(self, folder: Path, stem: str = "report") -> list[Path]:
-        """Write ``stem.md``, ``stem.json`` and ``stem.png`` into ``folder``."""
+    def write(
+        self,
+        folder: Path,
+        stem: str = "report",
+        metrics: Sequence[str] = DEFAULT_METRICS,
+        plot_metric: str = "ndcg@10",
+    ) -> list[Path]:
+        """Write ``stem.md`` (a table of ``metrics``), ``stem.json`` (every metric) and
+        ``stem.png`` (``plot_metric``) into ``folder``."""
         folder.mkdir(parents=True, exist_ok=True)
         paths = [folder / f"{stem}.md", folder / f"{stem}.json", folder / f"{stem}.png"]
-        paths[0].write_text(self.markdown(), encoding="utf-8")
+        paths[0].write_text(self.markdown(metrics), encoding="utf-8")
         paths[1].write_text(json.dumps(self.as_dict(), indent=2, default=str), encoding="utf-8")
-        self.plot(paths[2])
+        self.plot(paths[2], plot_metric)
         return paths

@@ -62,21 +62,42 @@ def _hour_bin(at: FloatArray) -> IntArray:
     return ((at % DAY_S) // (DAY_S / HOUR_BINS)).astype(np.int64)
 
 
-def _row_ranks(masked: ScoreArray, depth: int) -> NDArray[np.float32]:
-    """Rank (0 = best) of each item in each row among finite scores, ``depth`` past the top."""
-    rows, width = masked.shape
-    ranks = np.full((rows, width), float(depth), dtype=np.float32)
+def top_scores(masked: ScoreArray, depth: int) -> tuple[IntArray, ScoreArray]:
+    """Per row, the positions and the values of the ``depth`` largest scores (unordered)."""
+    width = masked.shape[1]
     k = min(depth, width)
-    top = np.argpartition(-masked, k - 1, axis=1)[:, :k] if k < width else None
-    if top is None:
-        top = np.broadcast_to(np.arange(width), (rows, width))
-    values = np.take_along_axis(masked, top, axis=1)
-    order = np.argsort(-values, axis=1, kind="stable")
-    ordered = np.take_along_axis(top, order, axis=1)
-    finite = np.isfinite(np.take_along_axis(values, order, axis=1))
-    positions = np.broadcast_to(np.arange(k, dtype=np.float32), ordered.shape)
-    np.put_along_axis(ranks, ordered, np.where(finite, positions, float(depth)), axis=1)
-    return ranks
+    if k < width:
+        top = np.argpartition(-masked, k - 1, axis=1)[:, :k]
+    else:
+        top = np.broadcast_to(np.arange(width), masked.shape)
+    return top, np.take_along_axis(masked, top, axis=1)
+
+
+def ranks_at(
+    top: IntArray,
+    top_values: ScoreArray,
+    rows: IntArray,
+    items: IntArray,
+    depth: int,
+    width: int,
+) -> NDArray[np.float32]:
+    """Rank (0 = best) of ``items[j]`` in row ``rows[j]``: its place when the row's scores are
+    sorted best first, ties going to the lower item index; ``depth`` when it is not among the
+    row's top ``depth`` or its score is not finite. Only the top (``top``/``top_values`` from
+    :func:`top_scores`) is sorted, and the look-up is one ``searchsorted`` for all rows."""
+    n_rows, size = top.shape
+    by_index = np.argsort(top, axis=1)
+    index_sorted = np.take_along_axis(top, by_index, axis=1)
+    value_sorted = np.take_along_axis(top_values, by_index, axis=1)
+    order = np.argsort(-value_sorted, axis=1, kind="stable")  # ties: lower index first
+    place = np.empty_like(order)
+    np.put_along_axis(place, order, np.broadcast_to(np.arange(size), order.shape), axis=1)
+    keys = (index_sorted + np.arange(n_rows)[:, None] * np.int64(width)).ravel()
+    wanted = items + rows * np.int64(width)
+    at = np.minimum(np.searchsorted(keys, wanted), keys.size - 1)
+    places = place.ravel()[at]
+    inside = (keys[at] == wanted) & np.isfinite(value_sorted.ravel()[at]) & (places < depth)
+    return np.where(inside, places, depth).astype(np.float32)
 
 
 class FeatureBuilder:
@@ -199,35 +220,45 @@ class FeatureBuilder:
     ) -> Candidates:
         """The union of every source's top ``per_source`` per person, with features."""
         n = len(people.seen)
-        masked: dict[str, ScoreArray] = {}
-        chosen = np.zeros((n, self.window.n_items), dtype=bool)
-        for name, block in people.scores.items():
-            values = block.astype(np.float32, copy=True)
-            values[:, ~self.eligible[name]] = -np.inf
-            if exclude_seen:
-                for p, items in enumerate(people.seen):
-                    values[p, items] = -np.inf
-            masked[name] = values
-            k = min(self.per_source, values.shape[1])
-            top = np.argpartition(-values, k - 1, axis=1)[:, :k]
-            finite = np.isfinite(np.take_along_axis(values, top, axis=1))
-            np.put_along_axis(chosen, top, finite, axis=1)
-        person, items = np.nonzero(chosen)
+        width = self.window.n_items
+        names = list(people.scores)
+        stack = np.stack([people.scores[name] for name in names]).astype(np.float32, copy=False)
+        eligible = np.stack([self.eligible[name] for name in names])[:, None, :]
+        masked = np.where(eligible, stack, np.float32(-np.inf)).astype(np.float32, copy=False)
+        if exclude_seen:
+            for p, seen in enumerate(people.seen):
+                masked[:, p, seen] = -np.inf
+        flat = masked.reshape(len(names) * n, width)
+        full_top, top_values = top_scores(flat, max(self.per_source, self.rank_depth))
+        top = full_top
+        if top.shape[1] > self.per_source:
+            best = np.argpartition(-top_values, self.per_source - 1, axis=1)[:, : self.per_source]
+            top = np.take_along_axis(top, best, axis=1)
+            found = np.isfinite(np.take_along_axis(top_values, best, axis=1))
+        else:
+            found = np.isfinite(top_values)
+        hits = np.zeros(flat.shape, dtype=bool)
+        np.put_along_axis(hits, top, found, axis=1)
+        person, items = np.nonzero(hits.reshape(len(names), n, width).any(axis=0))
         offsets = np.concatenate([[0], np.cumsum(np.bincount(person, minlength=n))])
+        finite = np.isfinite(flat)
+        count = np.maximum(finite.sum(axis=1), 1)
+        safe = np.where(finite, flat, np.float32(0.0))
+        mean = safe.sum(axis=1) / count
+        spread = np.sqrt(np.where(finite, (safe - mean[:, None]) ** 2, 0.0).sum(axis=1) / count)
+        rows = (np.arange(len(names))[:, None] * n + person[None, :]).ravel()
+        ranks = ranks_at(
+            full_top, top_values, rows, np.tile(items, len(names)), self.rank_depth, width
+        )
+        ranks = ranks.reshape(len(names), person.size)
+        raw = stack[:, person, items]
         columns: list[NDArray[Any]] = []
-        for name, block in people.scores.items():
-            values = masked[name]
-            finite = np.isfinite(values)
-            count = np.maximum(finite.sum(axis=1), 1)
-            mean = np.where(finite, values, 0.0).sum(axis=1) / count
-            spread = np.sqrt(
-                np.where(finite, (values - mean[:, None]) ** 2, 0.0).sum(axis=1) / count
-            )
-            raw = block[person, items]
+        for s, _name in enumerate(names):
+            row = s * n + person
             columns += [
-                raw,
-                (raw - mean[person]) / np.maximum(spread[person], 1e-9),
-                _row_ranks(values, self.rank_depth)[person, items],
+                raw[s],
+                (raw[s] - mean[row]) / np.maximum(spread[row], 1e-9),
+                ranks[s],
             ]
         at_p = np.asarray(at, dtype=np.float64)[person]
         age = (np.nan_to_num(at_p / YEAR_S + 1970.0, nan=0.0)) - self.release_year[items]

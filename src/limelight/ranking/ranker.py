@@ -14,7 +14,7 @@ mirror the random-split evaluation protocol (see :class:`Ranker`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Self
 
@@ -31,7 +31,7 @@ from limelight.candidates.base import (
     top_n,
 )
 from limelight.candidates.content import ContentSimilarity
-from limelight.candidates.data import IntArray, Interactions
+from limelight.candidates.data import FloatArray, IntArray, Interactions
 from limelight.candidates.ease import EASE
 from limelight.candidates.factorization import ALS
 from limelight.candidates.itemknn import ItemKNN
@@ -47,6 +47,7 @@ from limelight.evaluation.splits import (
 from limelight.ranking.features import Candidates, FeatureBuilder, labels_for
 
 Split = Literal["per_user", "global", "random"]
+Progress = Callable[[str], None]
 
 
 def default_sources(with_content: bool = True) -> dict[str, CandidateSource]:
@@ -131,7 +132,10 @@ class Ranker(Recommender):
         num_leaves: int = 7,
         min_child_samples: int = 100,
         max_people: int | None = None,
+        folds: int = 1,
         exclude_features: tuple[str, ...] = (),
+        base_source: str | None = None,
+        base_scale: float = 1.0,
         num_threads: int = 1,
         random_state: int | None = None,
     ) -> None:
@@ -145,7 +149,10 @@ class Ranker(Recommender):
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
         self.max_people = max_people
+        self.folds = folds
         self.exclude_features = exclude_features
+        self.base_source = base_source
+        self.base_scale = base_scale
         self.num_threads = num_threads
         self.random_state = random_state
 
@@ -155,6 +162,7 @@ class Ranker(Recommender):
     booster_: Any
     feature_names_: list[str]
     columns_: NDArray[np.bool_]
+    base_column_: int
     training_summary_: dict[str, float]
 
     # ---------------------------------------------------------------- training
@@ -185,13 +193,55 @@ class Ranker(Recommender):
             return []
         return sorted({d for d in interactions.devices if d is not None})
 
-    def training_set(self, interactions: Interactions) -> TrainingSet:
-        """The ranker's training data for ``interactions`` (what ``fit`` learns from)."""
+    def training_set(
+        self, interactions: Interactions, progress: Progress | None = None
+    ) -> TrainingSet:
+        """The ranker's training data for ``interactions`` (what ``fit`` learns from).
+
+        With ``folds > 1`` (random split only) every interaction is a label once: the log is cut
+        into ``folds`` random parts per person and each part is labelled by sources fitted on the
+        others; ``feature_window``/``label_window`` then describe the first fold.
+        """
         prototypes = self._prototypes(interactions)
-        window, labels = label_windows(interactions, self.split, self.label_size, self.random_state)
-        if len(window) == 0 or len(labels) == 0:
-            raise InvalidInput("too little history to split into feature and label windows")
-        fitted = {name: source.clone().fit(window) for name, source in prototypes.items()}
+        if self.folds > 1:
+            if self.split != "random":
+                raise InvalidInput("folds > 1 needs split='random'", field="folds")
+            windows = _random_folds(interactions, self.folds, self.random_state)
+        else:
+            windows = [label_windows(interactions, self.split, self.label_size, self.random_state)]
+        people_parts: list[IntArray] = []
+        candidate_parts: list[Candidates] = []
+        label_parts: list[NDArray[np.float32]] = []
+        for window, labels in windows:
+            if len(window) == 0 or len(labels) == 0:
+                raise InvalidInput("too little history to split into feature and label windows")
+            people, candidates, found = self._training_part(
+                prototypes, interactions, window, labels, progress
+            )
+            people_parts.append(people)
+            candidate_parts.append(candidates)
+            label_parts.append(found)
+        return TrainingSet(
+            windows[0][0],
+            windows[0][1],
+            np.concatenate(people_parts),
+            _concat(candidate_parts),
+            np.concatenate(label_parts),
+        )
+
+    def _training_part(
+        self,
+        prototypes: Mapping[str, CandidateSource],
+        interactions: Interactions,
+        window: Interactions,
+        labels: Interactions,
+        progress: Progress | None,
+    ) -> tuple[IntArray, Candidates, NDArray[np.float32]]:
+        fitted: dict[str, CandidateSource] = {}
+        for name, source in prototypes.items():
+            fitted[name] = source.clone().fit(window)
+            if progress is not None:
+                progress(f"{name} (feature window)")
         builder = self._builder(fitted, window, self._devices(interactions))
         fresh = labels.matrix - labels.matrix.multiply(window.matrix > 0)
         fresh.eliminate_zeros()
@@ -208,7 +258,7 @@ class Ranker(Recommender):
             np.minimum.at(first_label, labels.users, labels.timestamps)
         label_device = _first_devices(labels, interactions.n_users)
         parts: list[Candidates] = []
-        label_parts: list[NDArray[np.float32]] = []
+        label_parts: list[NDArray[np.float32]] = [np.zeros(0, dtype=np.float32)]
         width = window.n_items * max(len(fitted), 1)
         for part in batches(people.size, width):
             rows = people[part]
@@ -218,16 +268,28 @@ class Ranker(Recommender):
             parts.append(block)
             positives = [fresh.indices[fresh.indptr[r] : fresh.indptr[r + 1]] for r in rows]
             label_parts.append(labels_for(block, positives))
-        return TrainingSet(window, labels, people, _concat(parts), np.concatenate(label_parts))
+        if progress is not None:
+            progress("candidates")
+        return people, _concat(parts), np.concatenate(label_parts)
 
-    def fit(self, interactions: Interactions) -> Self:
+    def fit_steps(self, interactions: Interactions) -> int:
+        """How many times ``fit`` calls its ``progress`` hook (for a progress bar's total)."""
+        sources = len(self._prototypes(interactions))
+        return max(self.folds, 1) * (sources + 1) + sources + 1
+
+    def fit(self, interactions: Interactions, *, progress: Progress | None = None) -> Self:
+        """Build the training set, learn the trees, refit the sources on the whole log.
+
+        ``progress`` (optional) hears the name of each step as it finishes
+        (:meth:`fit_steps` of them).
+        """
         import lightgbm
 
         if not isinstance(interactions, Interactions) or len(interactions) == 0:
             raise InvalidInput("fit expects a non-empty Interactions log", field="interactions")
         for name in [n for n in vars(self) if n.endswith("_")]:
             delattr(self, name)
-        data = self.training_set(interactions)
+        data = self.training_set(interactions, progress)
         candidates, labels = data.candidates, data.labels
         sizes = candidates.group_sizes()
         group_of = np.repeat(np.arange(sizes.size), sizes)
@@ -251,9 +313,11 @@ class Ranker(Recommender):
             "verbose": -1,
         }
         prototypes = self._prototypes(interactions)
-        self.sources_ = {
-            name: source.clone().fit(interactions) for name, source in prototypes.items()
-        }
+        self.sources_ = {}
+        for name, source in prototypes.items():
+            self.sources_[name] = source.clone().fit(interactions)
+            if progress is not None:
+                progress(name)
         self.builder_ = self._builder(self.sources_, interactions, self._devices(interactions))
         names = self.builder_.names()
         unknown = set(self.exclude_features) - set(names)
@@ -261,10 +325,18 @@ class Ranker(Recommender):
             raise InvalidInput(f"unknown features {sorted(unknown)}", field="exclude_features")
         self.columns_ = np.array([n not in self.exclude_features for n in names])
         self.feature_names_ = [n for n in names if n not in self.exclude_features]
+        if self.base_source is not None and f"{self.base_source}_z" not in names:
+            raise InvalidInput(f"unknown base source {self.base_source!r}", field="base_source")
+        self.base_column_ = -1 if self.base_source is None else names.index(f"{self.base_source}_z")
         dataset = lightgbm.Dataset(
-            candidates.features[keep][:, self.columns_], labels[keep], group=sizes[has_positive]
+            candidates.features[keep][:, self.columns_],
+            labels[keep],
+            group=sizes[has_positive],
+            init_score=None if self.base_column_ < 0 else self.base(candidates.features[keep]),
         )
         self.booster_ = lightgbm.train(params, dataset, num_boost_round=self.n_estimators)
+        if progress is not None:
+            progress("lambdarank")
         self.training_summary_ = {
             "people": float(has_positive.sum()),
             "rows": float(keep.sum()),
@@ -283,6 +355,20 @@ class Ranker(Recommender):
             scores[seen] = -np.inf
         return top_n(scores[None, :], n)
 
+    def base(self, features: NDArray[np.float32]) -> NDArray[np.float64]:
+        """The score boosting starts from: the base source's within-person z-score, scaled
+        (zero without a base source). LightGBM's predictions are added to it."""
+        if getattr(self, "base_column_", -1) < 0:
+            return np.zeros(features.shape[0])
+        column = features[:, self.base_column_].astype(np.float64)
+        return np.nan_to_num(column, nan=0.0) * self.base_scale
+
+    def score(self, candidates: Candidates) -> NDArray[np.float32]:
+        """The ranker's score of every candidate row (higher is better)."""
+        features = candidates.features
+        raw = self.booster_.predict(features[:, self.columns_], num_threads=self.num_threads)
+        return np.asarray(raw + self.base(features), dtype=np.float32)
+
     def _rank(self, candidates: Candidates, n: int) -> tuple[IntArray, NDArray[np.float32]]:
         sizes = candidates.group_sizes()
         people = sizes.size
@@ -290,9 +376,7 @@ class Ranker(Recommender):
         scores = np.full((people, n), -np.inf, dtype=np.float32)
         if candidates.items.size == 0:
             return indices, scores
-        predicted = np.asarray(
-            self.booster_.predict(candidates.features[:, self.columns_]), dtype=np.float32
-        )
+        predicted = self.score(candidates)
         group = np.repeat(np.arange(people), sizes)
         order = np.lexsort((candidates.items, -predicted, group))
         position = np.arange(order.size) - np.repeat(candidates.offsets[:-1], sizes)
@@ -341,8 +425,25 @@ class Ranker(Recommender):
         device: str | None = None,
     ) -> Recommendations:
         check_n(n)
-        interactions = self._check_fitted()
         positions, times = self._history_positions(items, timestamps)
+        return self.recommend_positions(
+            positions, times, n, exclude_seen=exclude_seen, at=at, device=device
+        )
+
+    def recommend_positions(
+        self,
+        positions: IntArray,
+        times: FloatArray,
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        at: float | None = None,
+        device: str | None = None,
+    ) -> Recommendations:
+        """:meth:`recommend_for_history` for a history already given as item positions in
+        time order (the serving path, which has them at hand)."""
+        check_n(n)
+        interactions = self._check_fitted()
         if positions.size == 0:
             return Recommendations(*self._cold(n), interactions.item_ids)
         people = self.builder_.people_from_history(positions, times)
@@ -364,6 +465,22 @@ class Ranker(Recommender):
         self._check_fitted()
         gains = self.booster_.feature_importance(importance_type="gain")
         return dict(zip(self.feature_names_, (float(g) for g in gains), strict=True))
+
+
+def _random_folds(
+    interactions: Interactions, folds: int, random_state: int | None
+) -> list[tuple[Interactions, Interactions]]:
+    """``folds`` (feature window, label window) pairs: each person's interactions are shuffled
+    and dealt round-robin into folds, and each fold is labelled once."""
+    rng = np.random.default_rng(random_state)
+    shuffled = np.lexsort((rng.random(len(interactions)), interactions.users))
+    counts = np.bincount(interactions.users, minlength=interactions.n_users)
+    starts = np.concatenate([[0], np.cumsum(counts)])[:-1]
+    position = np.arange(shuffled.size) - np.repeat(starts, counts)
+    offset = rng.integers(0, folds, size=interactions.n_users)
+    fold = np.empty(len(interactions), dtype=np.int64)
+    fold[shuffled] = (position + np.repeat(offset, counts)) % folds
+    return [(interactions.subset(fold != f), interactions.subset(fold == f)) for f in range(folds)]
 
 
 def _first_devices(labels: Interactions, n_users: int) -> list[str | None]:

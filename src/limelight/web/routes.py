@@ -1,7 +1,7 @@
 """The dashboard's routes under ``/ui``: pages, their JSON helpers, artwork images and login.
 
 Routes stay thin: read models come from ``limelight.web.views``, the home page from
-``limelight.web.preview.build_page`` (to be replaced by ``Engine.home``), images from
+``limelight.web.preview.build_page`` (the real home page of ``limelight.pages``), images from
 ``limelight.web.artwork``. Pages need the ``read`` scope and the click endpoint ``ingest``,
 checked by ``ui_require`` against a key header or the session cookie. Only the login form,
 logout, static files and artwork images are open: images are embedded in pages and carry

@@ -1,0 +1,329 @@
+"""Home page serving: saturation and open-loop latency of ``GET /v1/users/{id}/home`` over HTTP,
+and a seeded simulated comparison of personalized vs popularity-only home click-through.
+
+Serving: MovieLens-100K in a SQLite data dir, one uvicorn worker (a subprocess), load from a
+separate process (this file run with ``--load``: an asyncio HTTP/1.1 keep-alive client; wrk is
+not installed here). Pages are 10 rows x 20 items with every tile's artwork decided by the
+``artwork`` point (one ``decide_many`` per page), cycling through the 943 users.
+
+1. saturation: closed loop, ``--connections`` connections for ``--seconds``, pages/s; the same
+   against ``/healthz`` (the server's limit on this machine, same worker, same client);
+2. latency: open loop (Poisson arrivals) at half the home saturation rate for ``--seconds``;
+   latency is measured from each request's *scheduled* time (no coordinated omission).
+
+Targets (issue 5): >= 200 pages/s on one worker; p99 <= 50 ms at half saturation. The load
+generator shares this machine's cores with the server, so the figures are a lower bound.
+
+Simulation (``--simulate``; "simulated" figures, not MovieLens): 300 seeded users with
+Dirichlet genre tastes over a 240-title catalogue, each with a history of 15 plays drawn by
+taste x popularity. A user views the first 3 rows x 6 tiles of a page and clicks a tile with
+probability ``0.35 * taste[genre] / max(taste) * 0.85**position``. Personalized home (this
+package) vs popularity-only home (the popular chart cut into the same
+rows); page CTR = pages with >= 1 click / pages.
+
+Run: ``python benchmarks/home.py [--data-dir DIR] [--seconds 10] [--simulate]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+KEY = "bench-read-key-0000000001"
+
+
+# ----------------------------------------------------------------------------- load generator
+
+
+async def _request(reader: Any, writer: Any, path: str) -> int:
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\nX-API-Key: {KEY}\r\n\r\n".encode())
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    await reader.readexactly(length)
+    return status
+
+
+async def _closed(port: int, paths: list[str], connections: int, seconds: float) -> dict[str, Any]:
+    done = 0
+    errors = 0
+    stop = time.perf_counter() + seconds
+
+    async def worker(offset: int) -> None:
+        nonlocal done, errors
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        index = offset
+        while time.perf_counter() < stop:
+            status = await _request(reader, writer, paths[index % len(paths)])
+            index += connections
+            done += 1
+            errors += status != 200
+        writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(connections)))
+    elapsed = time.perf_counter() - start
+    return {"rate": done / elapsed, "requests": done, "errors": errors}
+
+
+async def _open(
+    port: int, paths: list[str], rate: float, seconds: float, connections: int
+) -> dict[str, Any]:
+    rng = random.Random(7)
+    pool: asyncio.Queue[tuple[Any, Any]] = asyncio.Queue()
+    for _ in range(connections):
+        pool.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+    latencies: list[float] = []
+    errors = 0
+    start = time.perf_counter()
+    tasks = []
+
+    async def one(scheduled: float, path: str) -> None:
+        nonlocal errors
+        connection = await pool.get()
+        try:
+            status = await _request(*connection, path)
+        finally:
+            pool.put_nowait(connection)
+        latencies.append(time.perf_counter() - scheduled)
+        errors += status != 200
+
+    moment = start
+    index = 0
+    while moment < start + seconds:
+        moment += rng.expovariate(rate)
+        delay = moment - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(moment, paths[index % len(paths)])))
+        index += 1
+    await asyncio.gather(*tasks)
+    values = sorted(latencies)
+    return {
+        "rate": rate,
+        "requests": len(values),
+        "errors": errors,
+        "p50_ms": 1e3 * values[len(values) // 2],
+        "p99_ms": 1e3 * values[min(len(values) - 1, int(0.99 * len(values)))],
+        "mean_ms": 1e3 * statistics.fmean(values),
+    }
+
+
+def load_main(args: argparse.Namespace) -> None:
+    paths = json.loads(Path(args.paths).read_text())
+    if args.mode == "closed":
+        found = asyncio.run(_closed(args.port, paths, args.connections, args.seconds))
+    else:
+        found = asyncio.run(_open(args.port, paths, args.rate, args.seconds, args.connections))
+    print(json.dumps(found))
+
+
+def run_load(port: int, paths: list[str], mode: str, seconds: float, **extra: Any) -> Any:
+    """The load generator in its own process (so it does not share the server's GIL)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(paths, handle)
+    command = [sys.executable, __file__, "--load", mode, "--paths", handle.name]
+    command += ["--port", str(port), "--seconds", str(seconds)]
+    for name, value in extra.items():
+        command += [f"--{name}", str(value)]
+    answer = subprocess.run(command, capture_output=True, text=True, check=False)
+    if answer.returncode != 0:
+        raise SystemExit(f"load generator failed:\n{answer.stderr}")
+    os.unlink(handle.name)
+    return json.loads(answer.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------- server
+
+
+def prepare(data_dir: Path) -> None:
+    from limelight import Engine, Settings
+    from limelight.datasets import movielens
+
+    if (data_dir / "prepared").exists():
+        return
+    folder = movielens.fetch(Path("~/.cache/limelight-test-data").expanduser())
+    with Engine(Settings(data_dir=data_dir)) as engine:
+        movielens.load(engine, movielens.read(folder))
+    (data_dir / "prepared").write_text("ok")
+
+
+def serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIMELIGHT_")}
+    env["LIMELIGHT_DATA_DIR"] = str(data_dir)
+    env["LIMELIGHT_API_KEYS"] = json.dumps([{"key": KEY, "scopes": ["read"], "name": "bench"}])
+    env["OPENBLAS_NUM_THREADS"] = "1"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "limelight.api.app:app_from_env",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--timeout-keep-alive",
+            "120",
+            "--workers",
+            "1",
+        ],
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return process, port
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("server did not start")
+
+
+def bench_serving(args: argparse.Namespace) -> None:
+    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="limelight-home-"))
+    prepare(data_dir)
+    process, port = serve(data_dir)
+    try:
+        homes = [f"/v1/users/{u}/home?rows=10&per_row=20" for u in range(1, 944)]
+        run_load(port, homes, "closed", 3, connections=args.connections)  # warm-up
+        health = run_load(port, ["/healthz"], "closed", args.seconds, connections=args.connections)
+        home = run_load(port, homes, "closed", args.seconds, connections=args.connections)
+        half = home["rate"] / 2
+        latency = run_load(port, homes, "open", args.seconds, rate=half, connections=64)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    print(f"healthz saturation: {health['rate']:.0f} req/s ({health['errors']} errors)")
+    print(
+        f"home saturation: {home['rate']:.1f} pages/s ({home['errors']} errors) = "
+        f"{home['rate'] / health['rate']:.3f} x healthz; target 200 pages/s: "
+        f"{'met' if home['rate'] >= 200 else 'NOT met'}"
+    )
+    print(
+        f"open loop at {half:.1f} pages/s: p50 {latency['p50_ms']:.1f} ms, "
+        f"p99 {latency['p99_ms']:.1f} ms ({latency['requests']} pages); target p99 <= 50 ms: "
+        f"{'met' if latency['p99_ms'] <= 50 else 'NOT met'}"
+    )
+
+
+# ----------------------------------------------------------------------------- simulation
+
+
+def simulate(seed: int = 7, users: int = 300, titles: int = 240, pages: int = 3) -> None:
+    import numpy as np
+
+    from limelight import Engine, Settings
+    from limelight.datasets.artwork import variants
+    from limelight.pages.home import attached
+
+    genres = ["Comedy", "Horror", "Drama", "Action", "Romance", "Sci-Fi", "Documentary", "Crime"]
+    rng = np.random.default_rng(seed)
+    genre_of = {f"t{i:03d}": genres[i % len(genres)] for i in range(titles)}
+    appeal = rng.pareto(1.5, titles) + 1.0
+    tastes = rng.dirichlet([0.3] * len(genres), users)
+    base = 1_700_000_000.0
+    with Engine(Settings(data_dir=tempfile.mkdtemp(prefix="limelight-sim-"))) as engine:
+        engine.upsert_items(
+            [
+                {
+                    "item_id": item,
+                    "title": item,
+                    "genres": [genre],
+                    "release_year": 1950 + i % 70,
+                    "artwork": [a.model_dump() for a in variants(item, [genre])],
+                }
+                for i, (item, genre) in enumerate(genre_of.items())
+            ]
+        )
+        ids = list(genre_of)
+        column = np.asarray([genres.index(genre_of[i]) for i in ids])
+        batch = []
+        for u in range(users):
+            weights = tastes[u][column] * appeal
+            picks = rng.choice(titles, 15, replace=False, p=weights / weights.sum())
+            for k, p in enumerate(picks):
+                batch.append(
+                    {
+                        "event_id": f"s{u}-{k}",
+                        "type": "play_start",
+                        "user_id": f"u{u}",
+                        "timestamp": base + u * 60 + k,
+                        "properties": {"item_id": ids[int(p)]},
+                    }
+                )
+        engine.ingest(batch)
+        service = attached(engine)
+        charts = service.charts.get()
+
+        def clicks(u: int, page_rows: list[list[str]]) -> bool:
+            taste = tastes[u] / tastes[u].max()
+            for row in page_rows[:3]:
+                for position, item in enumerate(row[:6]):
+                    chance = 0.35 * taste[genres.index(genre_of[item])] * 0.85**position
+                    if rng.random() < chance:
+                        return True
+            return False
+
+        personal = popular = 0
+        for _ in range(pages):
+            for u in range(users):
+                page = service.home(f"u{u}", at=base + 86_400.0, rows=10, per_row=20)
+                personal += clicks(u, [[t["item_id"] for t in r["items"]] for r in page["rows"]])
+                chart = [i for i, _ in charts.popular]
+                popular += clicks(u, [chart[k * 20 : (k + 1) * 20] for k in range(10)])
+        total = pages * users
+        print(
+            f"simulated page CTR (seed {seed}, {users} users x {pages} pages): personalized "
+            f"{personal / total:.3f}, popularity-only {popular / total:.3f}, "
+            f"ratio {personal / max(popular, 1):.2f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--load", choices=["closed", "open"])
+    parser.add_argument("--paths")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--rate", type=float, default=0.0)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--simulate", action="store_true")
+    parser.add_argument("--no-serving", action="store_true")
+    args = parser.parse_args()
+    if args.load:
+        args.mode = args.load
+        load_main(args)
+        return
+    if not args.no_serving:
+        bench_serving(args)
+    if args.simulate:
+        simulate()
+
+
+if __name__ == "__main__":
+    main()

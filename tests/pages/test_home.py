@@ -1,0 +1,193 @@
+"""The home page: rows, uniqueness, cold start, opt-out, context, logging and row order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from limelight import Engine
+from limelight.errors import InvalidInput
+from limelight.pages.home import HomeService
+from limelight.storage.schema import bandit_learned, bandit_rewards
+from tests.pages import world
+
+PERSONAL = {"continue_watching", "top_picks", "rediscover"}
+
+
+def types(page: dict[str, Any]) -> list[str]:
+    return [row["type"] for row in page["rows"]]
+
+
+def test_rows_have_types_titles_reasons_and_tiles(home: HomeService) -> None:
+    page = home.home("ada", device="web", at=world.EVENING, rows=20, per_row=5)
+    assert page["label"] == "personalized" and page["page_id"].startswith("page_")
+    kinds = types(page)
+    assert kinds[0] == "continue_watching"  # pinned first
+    assert page["rows"][0]["items"][0]["item_id"] == "p09"
+    assert "top_picks" in kinds and "trending" in kinds and "new_releases" in kinds
+    assert any(kind.startswith("because:") for kind in kinds)
+    assert any(kind.startswith("genre:") for kind in kinds) and "rediscover" in kinds
+    because = next(row for row in page["rows"] if row["type"].startswith("because:"))
+    assert because["title"].startswith("Because you watched Title ")
+    for row in page["rows"]:
+        assert row["title"] and row["reason"] and 1 <= len(row["items"]) <= 5
+        for position, tile in enumerate(row["items"]):
+            assert tile["position"] == position and tile["reason"] and tile["title"]
+            assert tile["artwork"]["url"].endswith(".svg") and tile["decision_id"]
+    seen = {"p01", "p05"}
+    assert not seen & {t["item_id"] for row in page["rows"] for t in row["items"]}
+
+
+@pytest.mark.parametrize("user", ["ada", "tv03", "web07", "newcomer", "carol"])
+@pytest.mark.parametrize("per_row", [3, 8, 20])
+def test_no_title_repeats_in_the_first_three_rows(
+    home: HomeService, user: str, per_row: int
+) -> None:
+    page = home.home(user, at=world.EVENING, per_row=per_row)
+    first = [tile["item_id"] for row in page["rows"][:3] for tile in row["items"]]
+    assert len(page["rows"]) >= 3 and len(first) == len(set(first))
+
+
+def test_cold_start_gets_popular_trending_and_onboarding(home: HomeService) -> None:
+    page = home.home("newcomer", at=world.EVENING)
+    kinds = types(page)
+    assert page["label"] == "cold_start" and not page["personalized"]
+    assert {"popular", "trending", "onboarding"} <= set(kinds)
+    assert not PERSONAL & set(kinds)
+    onboarding = next(row for row in page["rows"] if row["type"] == "onboarding")
+    assert {t["reason"] for t in onboarding["items"]} == {
+        f"Pick {genre} if you like it" for genre in world.GENRES
+    }
+
+
+def test_opted_out_gets_a_labelled_non_personalized_page(loaded: Engine, home: HomeService) -> None:
+    page = home.home("carol", at=world.EVENING)
+    kinds = types(page)
+    assert page["label"] == "non_personalized"
+    assert not PERSONAL & set(kinds) and "onboarding" not in kinds
+    record = loaded.decisions.get(page["page_id"])
+    assert record is not None and record.person_id is None  # nothing tied to the person
+    assert record.context["label"] == "non_personalized"
+
+
+def test_context_changes_the_page(home: HomeService) -> None:
+    evening_tv = home.home("newcomer", device="tv", at=world.EVENING)
+    morning_web = home.home("newcomer", device="web", at=world.MORNING)
+    assert "context:device:tv" in types(evening_tv)
+    assert "context:daypart:evening" in types(evening_tv)
+    assert "context:device:web" in types(morning_web)
+    assert "context:daypart:morning" in types(morning_web)
+    tv_row = next(r for r in evening_tv["rows"] if r["type"] == "context:device:tv")
+    assert {t["item_id"] for t in tv_row["items"]} <= {f"p{i:02d}" for i in range(1, 11)}
+    assert evening_tv["context"]["daypart"] == "evening"
+    assert morning_web["context"]["day_of_week"] == "fri"
+    # A time zone moves the local hour: 20:00 UTC is the morning in Tokyo (05:00 next day).
+    tokyo = home.home("newcomer", at=world.EVENING, tz="Asia/Tokyo")
+    assert tokyo["context"]["hour"] == 5 and "context:daypart:morning" in types(tokyo)
+
+
+def test_the_session_so_far_changes_the_page(loaded: Engine, home: HomeService) -> None:
+    at = world.EVENING + DAY_LATER
+    before = home.home("ada", at=at, per_row=5)
+    loaded.ingest(
+        [
+            world.event("play_start", "ada", "p02", at - 1200),  # Horror, in this session
+            world.event("skip", "ada", "p14", at - 600),  # Horror as well
+        ]
+    )
+    after = home.home("ada", at=at, per_row=5)
+    assert after["context"]["session_played"] == ["p02"]
+    assert after["context"]["session_skipped"] == ["p14"]
+    assert types(before) != types(after)
+    served = {t["item_id"] for row in after["rows"] for t in row["items"]}
+    assert "p14" not in served  # skipped a moment ago: not offered again on this page
+
+
+DAY_LATER = 86_400.0
+
+
+def test_every_served_tile_joins_to_its_decisions(loaded: Engine, home: HomeService) -> None:
+    page = home.home("ada", device="tv", at=world.EVENING)
+    record = loaded.decisions.get(page["page_id"])
+    assert record is not None and record.kind == "page" and record.point == "home"
+    assert record.chosen == types(page) and set(record.chosen) <= set(record.candidates)
+    extra = record.extra or {}
+    assert extra["tile_fields"] == ["row", "item_id", "decision_id", "position", "artwork_id"]
+    tiles = [(row["type"], t) for row in page["rows"] for t in row["items"]]
+    assert len(extra["tiles"]) == len(tiles)
+    decisions = loaded.decisions.many([t["decision_id"] for _, t in tiles])
+    for logged, (kind, tile) in zip(extra["tiles"], tiles, strict=True):
+        artwork_id = tile["artwork"]["artwork_id"]
+        assert logged == [kind, tile["item_id"], tile["decision_id"], tile["position"], artwork_id]
+        decision = decisions[tile["decision_id"]]
+        assert decision.point == "artwork" and decision.page_id == page["page_id"]
+        assert decision.chosen == [artwork_id] and decision.context == {
+            "device": "tv",
+            "daypart": "evening",
+            "row": kind,
+        }
+        assert artwork_id in [candidate["id"] for candidate in decision.candidates]
+    assert len({t["decision_id"] for _, t in tiles}) == len(tiles)
+
+
+def test_a_click_rewards_the_artwork_point(loaded: Engine, home: HomeService) -> None:
+    page = home.home("ada")
+    tile = page["rows"][1]["items"][0]
+    click = world.event(
+        "click",
+        "ada",
+        tile["item_id"],
+        0.0,
+        decision_id=tile["decision_id"],
+        page_id=page["page_id"],
+    )
+    del click["timestamp"]  # now
+    assert loaded.ingest([click]).accepted == 1
+    with loaded.database.read() as connection:
+        rewards = connection.execute(
+            select(
+                bandit_rewards.c.point, bandit_rewards.c.action_id, bandit_rewards.c.value
+            ).where(bandit_rewards.c.decision_id == tile["decision_id"])
+        ).all()
+        learned = connection.execute(
+            select(bandit_learned.c.point, bandit_learned.c.value).where(
+                bandit_learned.c.decision_id == tile["decision_id"]
+            )
+        ).all()
+    artwork_id = tile["artwork"]["artwork_id"]
+    assert [tuple(r) for r in rewards] == [("artwork", artwork_id, 1.0)]
+    assert [tuple(r) for r in learned] == [("artwork", 1.0)]
+
+
+def test_row_order_learns_from_clicks(loaded: Engine, home: HomeService) -> None:
+    """Clicking the new-releases row on every page moves it up for that person."""
+    first = types(home.home("tv02", at=world.EVENING))
+    assert "new_releases" in first
+    for _ in range(8):
+        page = home.home("tv02", at=world.EVENING)
+        row = next(r for r in page["rows"] if r["type"] == "new_releases")
+        tile = row["items"][0]
+        click = world.event(
+            "click", "tv02", tile["item_id"], world.EVENING, decision_id=tile["decision_id"]
+        )
+        loaded.ingest([click])
+    loaded.decisions.flush()
+    home.order.invalidate()
+    later = types(home.home("tv02", at=world.EVENING))
+    assert later.index("new_releases") < first.index("new_releases")
+    assert later[later.index("new_releases") - 1] == "continue_watching"  # first after pinned
+
+
+def test_bad_arguments_are_refused_with_the_field(home: HomeService) -> None:
+    for options, field in (
+        ({"device": "fridge"}, "device"),
+        ({"tz": "Mars/Olympus"}, "tz"),
+        ({"rows": 0}, "rows"),
+        ({"per_row": 51}, "per_row"),
+        ({"mood": "sleepy"}, "mood"),
+    ):
+        with pytest.raises(InvalidInput) as raised:
+            home.home("ada", **options)
+        assert raised.value.field == field

@@ -1,0 +1,69 @@
+"""Ranker options added for protocol (c) and for serving: cross-fitted folds, boosting from a
+base source, a progress hook, and scoring a history given as positions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from limelight.candidates import EASE, ItemKNN, Popular
+from limelight.errors import InvalidInput
+from limelight.ranking import Ranker
+from tests.candidates.known_data import two_groups
+
+
+def _ranker(**options: object) -> Ranker:
+    sources = {"popular": Popular(), "itemknn": ItemKNN(neighbours=20), "ease": EASE(l2=5.0)}
+    settings: dict[str, object] = {
+        "n_estimators": 10,
+        "min_child_samples": 5,
+        "random_state": 0,
+        **options,
+    }
+    return Ranker(sources=sources, **settings)  # type: ignore[arg-type]
+
+
+def test_folds_label_every_interaction_once_with_sources_that_never_saw_it() -> None:
+    log = two_groups()
+    ranker = _ranker(split="random", folds=3)
+    data = ranker.training_set(log)
+    window, labels = data.feature_window, data.label_window
+    assert window.matrix.multiply(labels.matrix).nnz == 0  # a fold never sees its labels
+    assert len(window) + len(labels) == len(log)
+    assert data.candidates.group_sizes().size == data.people.size  # one group per fold-person
+    assert data.people.size > log.n_users  # people appear once per fold they have labels in
+    assert data.labels.sum() > 0
+
+
+def test_folds_need_the_random_split() -> None:
+    with pytest.raises(InvalidInput) as error:
+        _ranker(split="per_user", folds=3).fit(two_groups())
+    assert error.value.field == "folds"
+
+
+def test_boosting_from_a_base_source_adds_its_scaled_z_score() -> None:
+    log = two_groups()
+    ranker = _ranker(base_source="ease", base_scale=0.5).fit(log)
+    positions, times = ranker._history_positions(["A1", "A2"], None)
+    people = ranker.builder_.people_from_history(positions, times)
+    block = ranker.builder_.candidates(people, people.last_seen, [None])
+    raw = ranker.booster_.predict(block.features[:, ranker.columns_])
+    column = ranker.feature_names_.index("ease_z")
+    z = np.nan_to_num(block.features[:, ranker.columns_][:, column].astype(np.float64))
+    np.testing.assert_allclose(ranker.score(block), raw + 0.5 * z, rtol=1e-5)
+    with pytest.raises(InvalidInput):
+        _ranker(base_source="nope").fit(log)
+
+
+def test_fit_reports_each_step_and_positions_rank_like_ids() -> None:
+    log = two_groups()
+    ranker = _ranker()
+    steps: list[str] = []
+    ranker.fit(log, progress=steps.append)
+    assert len(steps) == ranker.fit_steps(log)
+    assert {"lambdarank", "candidates", "ease"} <= set(steps)
+    history = ["A1", "A3", "B2"]
+    by_ids = ranker.recommend_for_history(history, None, n=5, at=1e6, device="tv")
+    positions, times = ranker._history_positions(history, None)
+    by_positions = ranker.recommend_positions(positions, times, n=5, at=1e6, device="tv")
+    np.testing.assert_array_equal(by_ids.indices, by_positions.indices)

@@ -1,0 +1,168 @@
+"""Serving: real-time reaction, reasons, cold starts, opt-out, and the decision log."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from limelight import Engine
+from limelight.errors import UnknownItem
+from limelight.recommend import reasons
+from limelight.recommend.results import COLD_START, NON_PERSONALIZED, PERSONALIZED
+from limelight.recommend.service import RecommendationService
+from limelight.storage.schema import events
+from tests.recommend import world
+from tests.recommend.world import ACTION, NOW, ROMANCE, event, watch
+
+
+def test_a_finished_title_disappears_and_its_sequel_rises_at_once(
+    served: RecommendationService, loaded: Engine
+) -> None:
+    before = served.recommend("a1", 8, at=NOW)
+    assert before.item_ids[0] != "Y"
+    loaded.ingest(watch("a1", "X", NOW - 600))  # no retraining
+    after = served.recommend("a1", 8, at=NOW)
+    assert "X" not in after.item_ids
+    assert after.item_ids[0] == "Y"  # X's neighbour gained
+    assert after.items[0].reason == reasons.BECAUSE and after.items[0].seed_item_id == "X"
+    assert after.items[0].reason_text == "Because you watched Saga Part I"
+
+
+def test_reasons_name_a_title_the_person_really_watched(
+    served: RecommendationService, loaded: Engine
+) -> None:
+    answer = served.recommend("r4", 10, at=NOW)
+    watched = {stat["item_id"] for stat in loaded.export_user("r4")["core"]["item_stats"]}
+    titles = {item["item_id"]: item["title"] for item in world.catalogue()}
+    because = [item for item in answer.items if item.reason == reasons.BECAUSE]
+    assert because, answer.items
+    for item in because:
+        assert item.seed_item_id in watched
+        assert item.reason_text == f"Because you watched {titles[item.seed_item_id]}"
+    kinds = {item.reason for item in answer.items}
+    assert kinds <= {reasons.BECAUSE, reasons.NEW, reasons.TRENDING, reasons.POPULAR, "for_you"}
+
+
+def test_unfinished_titles_go_to_continue_watching_not_to_the_list(
+    served: RecommendationService, loaded: Engine
+) -> None:
+    loaded.ingest(
+        [
+            event("play_start", "a2", NOW - 900, properties={"item_id": "R1"}),
+            event("play_progress", "a2", NOW - 600, properties={"item_id": "R1", "progress": 0.4}),
+            event("play_start", "a2", NOW - 300, properties={"item_id": "A9", "progress": 0.1}),
+        ]
+    )
+    answer = served.recommend("a2", 20, at=NOW)
+    assert [c.item_id for c in answer.continue_watching] == ["A9", "R1"]  # latest first
+    assert answer.continue_watching[1].progress == 0.4
+    assert answer.continue_watching[1].title == "Romance Movie 1"
+    assert not {"A9", "R1"} & set(answer.item_ids)
+    finished = {i["item_id"] for i in loaded.export_user("a2")["core"]["item_stats"]} - {"A9", "R1"}
+    assert not finished & set(answer.item_ids)
+
+
+def test_no_model_yet_still_answers_with_the_live_chart(loaded: Engine) -> None:
+    service = world.service(loaded)
+    answer = service.recommend("a3", 5, at=NOW)
+    assert answer.model_version is None and answer.label == COLD_START
+    assert len(answer.items) == 5 and all(i.reason == reasons.POPULAR for i in answer.items)
+    similar = service.similar("A1", 3)
+    assert len(similar.items) == 3 and all(i.item_id.startswith("A") for i in similar.items)
+
+
+def test_an_empty_service_answers_with_its_newest_titles(engine: Engine) -> None:
+    engine.upsert_items(world.catalogue())
+    answer = world.service(engine).recommend("nobody", 3, at=NOW)
+    assert len(answer.items) == 3 and answer.items[0].reason == reasons.NEW
+
+
+def test_a_new_person_gets_the_charts_labelled_cold_start(served: RecommendationService) -> None:
+    answer = served.recommend("never-seen", 6, at=NOW)
+    assert answer.label == COLD_START and not answer.personalized
+    assert len(answer.items) == 6
+    assert {i.reason for i in answer.items} <= {reasons.TRENDING, reasons.POPULAR}
+    assert answer.model_version == served.model_version()
+
+
+def test_a_title_added_after_training_is_recommended_and_has_neighbours(
+    served: RecommendationService, loaded: Engine
+) -> None:
+    loaded.upsert_items(
+        [{"item_id": "A-new", "title": "Brand New Action", "genres": ["Action", "Thriller"]}]
+    )
+    answer = served.recommend("a5", 10, at=NOW)
+    fresh = [i for i in answer.items if i.item_id == "A-new"]
+    assert fresh and fresh[0].reason == reasons.NEW and fresh[0].reason_text == "New for you"
+    assert "A-new" not in served.recommend("r5", 10, at=NOW).item_ids  # not a Romance fan's
+    similar = served.similar("A-new", 4)
+    assert len(similar.items) == 4 and all(i.item_id.startswith("A") for i in similar.items)
+    assert similar.items[0].reason_text == "Similar to Brand New Action"
+
+
+def test_an_unknown_title_is_the_only_similar_error(served: RecommendationService) -> None:
+    try:
+        served.similar("no-such-title", 3)
+    except UnknownItem as error:
+        assert error.field == "item_id"
+    else:
+        raise AssertionError("expected UnknownItem")
+
+
+def test_an_opted_out_person_gets_the_charts_labelled_non_personalized(
+    served: RecommendationService, loaded: Engine
+) -> None:
+    loaded.ingest([event("identify", "a6", NOW - 60, consent={"profiling": False})])
+    answer = served.recommend("a6", 6, at=NOW)
+    assert answer.label == NON_PERSONALIZED and not answer.personalized
+    assert answer.item_ids == served.recommend("stranger", 6, at=NOW).item_ids
+    assert answer.continue_watching == []
+    assert all(i.reason != reasons.BECAUSE for i in answer.items)
+    loaded.ingest([event("identify", "a6", NOW - 30, consent={"profiling": True})])
+    assert served.recommend("a6", 6, at=NOW).label == PERSONALIZED
+
+
+def test_every_answer_is_logged_and_joins_to_what_happened_next(
+    served: RecommendationService, loaded: Engine
+) -> None:
+    answer = served.recommend("s1", 4, device="phone", at=NOW)
+    record = loaded.decisions.get(answer.decision_id)
+    assert record is not None
+    assert (record.kind, record.point, record.person_id) == (
+        "recommendations",
+        "recommendations",
+        "s1",
+    )
+    assert record.chosen == answer.item_ids
+    assert set(answer.item_ids) <= set(record.candidates) and len(record.candidates) > 4
+    assert record.model_version == answer.model_version
+    assert record.context["device"] == "phone" and record.context["at"] == NOW
+    assert {"hour", "day_of_week", "diversity", "label"} <= set(record.context)
+    assert record.policy == "ranker"
+    clicked = answer.item_ids[0]
+    loaded.ingest(
+        [
+            event(
+                "click",
+                "s1",
+                NOW - 5,
+                properties={"item_id": clicked, "decision_id": answer.decision_id, "position": 0},
+            )
+        ]
+    )
+    loaded.decisions.flush()
+    with loaded.database.read() as connection:
+        joined = connection.execute(
+            select(events.c.item_id).where(events.c.decision_id == answer.decision_id)
+        ).scalars()
+        assert list(joined) == [clicked]
+    similar = served.similar("A1", 3)
+    logged = loaded.decisions.get(similar.decision_id)
+    assert logged is not None and logged.kind == "similar" and logged.point == "recommendations"
+    assert logged.chosen == similar.item_ids and logged.context["item_id"] == "A1"
+
+
+def test_groups_get_their_own_titles(served_sqlite: RecommendationService) -> None:
+    for person, titles in (("a7", ACTION), ("r7", ROMANCE)):
+        answer = served_sqlite.recommend(person, 3, at=NOW)
+        assert answer.label == PERSONALIZED
+        assert set(answer.item_ids) <= set(titles), (person, answer.item_ids)
