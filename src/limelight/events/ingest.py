@@ -91,11 +91,9 @@ class Ingestor:
     def store(self, connection: Connection, valid: Sequence[Event], now: float) -> list[Event]:
         """Inside a write transaction: insert new events, fold profiles, apply identity links."""
         proposed = self.identity.resolve(connection, valid)
-        stored = self._insert_and_fold(connection, valid, now) if self.database.is_sqlite else None
-        if stored is None:
-            stored = self._insert_new(connection, valid)
-            item_ids = [event.item_id for event in stored if event.item_id]
-            self.profiles.apply(connection, stored, self.meta(connection, item_ids), now)
+        stored = self._insert_new(connection, valid)
+        item_ids = [event.item_id for event in stored if event.item_id]
+        self.profiles.apply(connection, stored, self.meta(connection, item_ids), now)
         if not stored:
             return stored
         new_ids = {event.event_id for event in stored}
@@ -104,33 +102,6 @@ class Ingestor:
         ):
             self.profiles.merge(connection, anonymous_person(link.anonymous_id), link.user_id, now)
         return stored
-
-    def _insert_and_fold(
-        self, connection: Connection, valid: Sequence[Event], now: float
-    ) -> list[Event] | None:
-        """SQLite: insert the events on the helper thread while folding them here.
-
-        The fold assumes every event is new (the usual case). If the insert stored fewer rows,
-        it is rolled back and None tells the caller to take the exact, sequential path; the
-        fold's objects were decoded for this batch only, so discarding them is free.
-        """
-        meta = self.meta(connection, [event.item_id for event in valid if event.item_id])
-        states = self.profiles.prepare(connection, valid, now)
-        savepoint = connection.begin_nested()
-        values = [event.values() for event in valid]
-        inserting = self.database.in_background(
-            lambda: self.database.bulk_values(connection, self._insert, EVENT_COLUMNS, values)
-        )
-        try:
-            folded = self.profiles.fold(states, valid, meta)
-        finally:
-            inserted = inserting.result()
-        if inserted != len(valid):
-            savepoint.rollback()
-            return None
-        savepoint.commit()
-        self.profiles.write(connection, folded, now)
-        return list(valid)
 
     def _insert_new(self, connection: Connection, valid: Sequence[Event]) -> list[Event]:
         """Insert the events not stored yet; return them."""

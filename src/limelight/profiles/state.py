@@ -332,7 +332,12 @@ class ProfileState:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ProfileState:
-        state = cls()
+        if len(data) == len(cls.__slots__):
+            try:
+                return cls(**data)  # the stored document of this version: one call
+            except TypeError:
+                pass
+        state = cls()  # older or partial documents: take what is there
         for name in cls.__slots__:
             if name in data:
                 setattr(state, name, data[name])

@@ -12,18 +12,15 @@ from __future__ import annotations
 import operator
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.engine import make_url
-
-T = TypeVar("T")
 
 
 def _json_dumps(value: Any) -> str:
@@ -55,9 +52,6 @@ class Database:
             self._install_sqlite_hooks(sqlite_synchronous)
             self._write_lock: threading.Lock | None = threading.Lock()
             self._writer: Connection | None = None
-            # One helper thread lets the single writer overlap a long statement (sqlite
-            # releases the GIL while it steps) with Python work on the same batch.
-            self._helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="limelight-db")
             self._data_version: int | None = None
         else:
             self.engine = create_engine(
@@ -152,16 +146,10 @@ class Database:
         with self.engine.connect() as connection, connection.begin():
             yield connection
 
-    def in_background(self, work: Callable[[], T]) -> Future[T]:
-        """Run ``work`` on the SQLite helper thread (the caller must not use the connection
-        that ``work`` uses until the future is done)."""
-        return self._helper.submit(work)
-
     def dispose(self) -> None:
         if self._write_lock is not None:
             with self._write_lock:
                 self._close_writer()
-            self._helper.shutdown(wait=True)
         self.engine.dispose()
 
     # -- dialect-neutral statements -------------------------------------------------------
