@@ -19,6 +19,8 @@ __all__ = ["install_web"]
 
 def install_web(app: FastAPI) -> None:
     """Add the dashboard's routes, its session signer and its HTML error handlers to ``app``."""
+    from limelight.web.experiments import router as experiments
     from limelight.web.routes import install
 
     install(app)
+    app.include_router(experiments)
