@@ -25,6 +25,7 @@ from limelight.events.model import (
 from limelight.profiles.state import ItemMeta
 from limelight.profiles.store import ProfileStore
 from limelight.storage.database import Database, chunked
+from limelight.storage.gcpause import gc_paused
 from limelight.storage.schema import events
 
 MetaLookup = Callable[[Connection, Sequence[str]], Mapping[str, ItemMeta]]
@@ -75,6 +76,10 @@ class Ingestor:
 
     def ingest(self, batch: Sequence[Any]) -> IngestResult:
         """Store a batch; returns counts and the reason for every refused event."""
+        with gc_paused():
+            return self._ingest(batch)
+
+    def _ingest(self, batch: Sequence[Any]) -> IngestResult:
         received_at = now_utc()
         valid, rejected, duplicates = self.validate(batch, received_at)
         result = IngestResult(rejected=rejected, duplicates=duplicates)
