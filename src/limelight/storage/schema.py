@@ -65,7 +65,6 @@ profiles = Table(
     Column("person_id", String(ID + 5), primary_key=True),
     Column("data", Json, nullable=False),
     Column("updated_at", Float, nullable=False),
-    sqlite_with_rowid=False,
 )
 
 profile_items = Table(

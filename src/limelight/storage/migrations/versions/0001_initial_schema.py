@@ -137,7 +137,6 @@ def upgrade() -> None:
         ),
         sa.Column("updated_at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("person_id"),
-        sqlite_with_rowid=False,
     )
 
 
