@@ -21,6 +21,7 @@ from rich.text import Text
 from typer.exceptions import TyperException
 
 from limelight.bandits.cli import bandits_app
+from limelight.cli_support import command_group, help_without_command
 from limelight.config import Settings
 from limelight.errors import InvalidInput, LimelightError, NotFound
 from limelight.experiments.cli import experiments_app
@@ -30,17 +31,6 @@ USAGE_ERROR = 2
 INTERNAL_ERROR = 1
 
 
-def _help_without_command(ctx: typer.Context) -> None:
-    """A group run without a command shows its help (and succeeds)."""
-    if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
-        raise typer.Exit(0)
-
-
-def _group(help_text: str) -> typer.Typer:
-    return typer.Typer(help=help_text, invoke_without_command=True, callback=_help_without_command)
-
-
 app = typer.Typer(
     name="limelight",
     help="Limelight: a self-hosted personalization engine for streaming services.",
@@ -48,10 +38,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-data_app = _group("Public data sets: fetch them and load them.")
-import_app = _group("Import events from files.")
-keys_app = _group("API keys (stored hashed in the data directory).")
-users_app = _group("Personal data: export or erase a user.")
+data_app = command_group("Public data sets: fetch them and load them.")
+import_app = command_group("Import events from files.")
+keys_app = command_group("API keys (stored hashed in the data directory).")
+users_app = command_group("Personal data: export or erase a user.")
 app.add_typer(data_app, name="data")
 app.add_typer(import_app, name="import")
 app.add_typer(keys_app, name="keys")
@@ -127,7 +117,7 @@ def _root(
     ] = None,
 ) -> None:
     ctx.obj = _Settings(data_dir)
-    _help_without_command(ctx)
+    help_without_command(ctx)
 
 
 # -- serve ----------------------------------------------------------------------------------

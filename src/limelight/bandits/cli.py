@@ -9,7 +9,6 @@ sub-app runs inside the ``limelight`` command or on its own (``python -m limelig
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,46 +20,20 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from limelight.config import Settings
+from limelight.cli_support import command_group
+from limelight.cli_support import fail as _fail
+from limelight.cli_support import root_settings as _settings
 from limelight.errors import InvalidInput, LimelightError
 
 if TYPE_CHECKING:
     from limelight.bandits.service import DecisionService
 
-USAGE_ERROR = 2
 out = Console()
 
 
-def _help_without_command(ctx: typer.Context) -> None:
-    if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
-        raise typer.Exit(0)
-
-
-bandits_app = typer.Typer(
-    help="Contextual bandits: decision points and off-policy evaluation of their logs.",
-    invoke_without_command=True,
-    callback=_help_without_command,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+bandits_app = command_group(
+    "Contextual bandits: decision points and off-policy evaluation of their logs."
 )
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    """The root command's settings when run inside ``limelight``, else the environment's."""
-    holder = ctx.find_root().obj
-    get = getattr(holder, "get", None)
-    if callable(get):
-        found = get()
-        if isinstance(found, Settings):
-            return found
-    return Settings()
-
-
-def _fail(message: str) -> None:
-    line = " ".join(str(message).split()) or "failed"
-    print(f"error: {line}", file=sys.stderr)
-    raise typer.Exit(USAGE_ERROR)
 
 
 @contextmanager

@@ -500,7 +500,7 @@ class DecisionService:
         records: list[DecisionRecord] = []
         with runtime.lock:
             config = runtime.point
-            todo: list[int] = []
+            pending: list[int] = []
             for i, request in enumerate(checked):
                 previous = known.get(request.decision_id or "") or self._recent.get(
                     request.decision_id or ""
@@ -508,12 +508,12 @@ class DecisionService:
                 if previous is not None:
                     results[i] = previous
                 else:
-                    todo.append(i)
-            todo = self._first_of_each_id(checked, todo, results)
-            fresh = iter(_decision_ids(sum(1 for i in todo if checked[i].decision_id is None)))
-            ids = {i: checked[i].decision_id or next(fresh) for i in todo}
+                    pending.append(i)
+            pending = self._first_of_each_id(checked, pending, results)
+            fresh = iter(_decision_ids(sum(1 for i in pending if checked[i].decision_id is None)))
+            ids = {i: checked[i].decision_id or next(fresh) for i in pending}
             modes: dict[int, Mode] = {}
-            for i in todo:
+            for i in pending:
                 request = checked[i]
                 if config.rollout.mode == "apprentice":
                     modes[i] = "apprentice"
@@ -521,7 +521,7 @@ class DecisionService:
                     unit = request.person_id or ids[i]
                     live = config.rollout.serves_policy(config.name, unit)
                     modes[i] = "live" if live else "holdout"
-            asked = [i for i in todo if modes[i] != "holdout"]
+            asked = [i for i in pending if modes[i] != "holdout"]
             features = config.features
             ranked = rank_many(
                 runtime.policy,
@@ -533,12 +533,12 @@ class DecisionService:
                 [checked[i].slots for i in asked],
             )
             by_index = dict(zip(asked, ranked, strict=True))
-            if todo:
+            if pending:
                 runtime.dirty = True
             version = runtime.version
             created_at = self.clock()
             policy_name = runtime.policy.name
-            for i in todo:
+            for i in pending:
                 record = self._record(
                     config,
                     checked[i],
@@ -617,13 +617,13 @@ class DecisionService:
     @staticmethod
     def _first_of_each_id(
         requests: Sequence[_Checked],
-        todo: list[int],
+        pending: list[int],
         results: list[DecisionResult | None],
     ) -> list[int]:
         """Within one batch a client id is decided once; its repeats get the same answer."""
         seen: set[str] = set()
         kept = []
-        for i in todo:
+        for i in pending:
             decision_id = requests[i].decision_id
             if decision_id is not None:
                 if decision_id in seen:

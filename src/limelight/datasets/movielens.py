@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
-import sys
 import tempfile
 import zipfile
 from dataclasses import asdict, dataclass
@@ -24,6 +22,7 @@ from limelight.datasets import movielens_files as files
 from limelight.datasets.movielens_events import catalogue, event_count, events
 from limelight.datasets.movielens_records import Movie, MovieLens100K, Rating, User
 from limelight.datasets.progress import progress_bar, status
+from limelight.datasets.wheels import download_wheel
 from limelight.engine import Engine
 from limelight.errors import DatasetError
 
@@ -72,35 +71,13 @@ class LoadSummary:
 
 
 def _download_wheel(workdir: Path) -> Path:
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--no-input",
-        "--disable-pip-version-check",
-        "--only-binary=:all:",
+    return download_wheel(
         RECBOLE,
-        "-d",
-        str(workdir),
-    ]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        raise DatasetError(
-            f"pip download {RECBOLE} took more than {PIP_TIMEOUT_S} s; "
-            "pass the official ml-100k.zip with --from instead"
-        ) from None
-    wheels = sorted(workdir.glob("recbole-*.whl"))
-    if done.returncode != 0 or not wheels:
-        lines = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip()]
-        reason = lines[-1] if lines else f"exit status {done.returncode}"
-        raise DatasetError(
-            f"could not download {RECBOLE} with pip ({reason}); "
-            "check the network or the index, or pass the official ml-100k.zip with --from"
-        )
-    return wheels[0]
+        workdir,
+        "recbole-*.whl",
+        timeout_s=PIP_TIMEOUT_S,
+        hint="check the network or the index, or pass the official ml-100k.zip with --from",
+    )
 
 
 def _from_wheel(wheel: Path) -> MovieLens100K:

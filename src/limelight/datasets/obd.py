@@ -22,8 +22,6 @@ import csv
 import hashlib
 import json
 import shutil
-import subprocess
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass, replace
@@ -33,6 +31,7 @@ from typing import Literal
 import numpy as np
 
 from limelight.bandits.ope.estimators import LoggedFeedback
+from limelight.datasets.wheels import download_wheel
 from limelight.errors import DatasetError
 
 Campaign = Literal["all", "men", "women"]
@@ -65,29 +64,7 @@ def _complete(folder: Path) -> bool:
 
 
 def _download_wheel(workdir: Path) -> Path:
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--no-input",
-        "--disable-pip-version-check",
-        "--only-binary=:all:",
-        OBP,
-        "-d",
-        str(workdir),
-    ]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        raise DatasetError(f"pip download {OBP} took more than {PIP_TIMEOUT_S} s") from None
-    wheels = sorted(workdir.glob("obp-*.whl"))
-    if done.returncode != 0 or not wheels:
-        lines = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip()]
-        reason = lines[-1] if lines else f"exit status {done.returncode}"
-        raise DatasetError(f"could not download {OBP} with pip ({reason})")
-    return wheels[0]
+    return download_wheel(OBP, workdir, "obp-*.whl", timeout_s=PIP_TIMEOUT_S)
 
 
 def _extract(wheel: Path, folder: Path) -> None:

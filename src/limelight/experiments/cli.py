@@ -22,39 +22,17 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from limelight.config import Settings
+from limelight.cli_support import command_group
+from limelight.cli_support import fail as _fail
+from limelight.cli_support import root_settings as _settings
 from limelight.errors import InvalidInput, LimelightError
 from limelight.experiments.model import Status
 from limelight.experiments.service import Experiments
 
-USAGE_ERROR = 2
 out = Console()
 
 
-def _help_without_command(ctx: typer.Context) -> None:
-    if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
-        raise typer.Exit(0)
-
-
-experiments_app = typer.Typer(
-    help="A/B tests: define, run and analyse experiments.",
-    invoke_without_command=True,
-    callback=_help_without_command,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    """The root command's settings when run inside ``limelight``, else the environment's."""
-    holder = ctx.find_root().obj
-    get = getattr(holder, "get", None)
-    if callable(get):
-        found = get()
-        if isinstance(found, Settings):
-            return found
-    return Settings()
+experiments_app = command_group("A/B tests: define, run and analyse experiments.")
 
 
 @contextmanager
@@ -81,12 +59,6 @@ def _one_line_errors() -> Iterator[None]:
         _fail(f"no such file: {error.filename or error}")
     except OSError as error:
         _fail(f"{error.strerror or error}{f': {error.filename}' if error.filename else ''}")
-
-
-def _fail(message: str) -> None:
-    line = " ".join(str(message).split()) or "failed"
-    print(f"error: {line}", file=sys.stderr)
-    raise typer.Exit(USAGE_ERROR)
 
 
 def _plain(value: Any) -> Any:

@@ -9,7 +9,6 @@ stderr and exit with status 2, inside ``limelight`` or on their own.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,28 +19,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from limelight.config import Settings
+from limelight.cli_support import fail as _fail
+from limelight.cli_support import root_settings as _settings
 from limelight.errors import InvalidInput, LimelightError
 
-USAGE_ERROR = 2
 out = Console()
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    """The root command's settings when run inside ``limelight``, else the environment's."""
-    holder = ctx.find_root().obj
-    get = getattr(holder, "get", None)
-    if callable(get):
-        found = get()
-        if isinstance(found, Settings):
-            return found
-    return Settings()
-
-
-def _fail(message: str) -> None:
-    line = " ".join(str(message).split()) or "failed"
-    print(f"error: {line}", file=sys.stderr)
-    raise typer.Exit(USAGE_ERROR)
 
 
 @contextmanager
