@@ -62,7 +62,7 @@ from limelight.bandits.points import (
     build_policy,
 )
 from limelight.bandits.rewards import learned_values
-from limelight.decisions import DecisionRecord
+from limelight.decisions import BATCH_KIND, DecisionRecord, expand
 from limelight.errors import InvalidInput
 from limelight.storage.database import Database
 from limelight.storage.schema import decisions
@@ -144,7 +144,9 @@ def logged_rounds(
     include_baseline: bool = False,
 ) -> LoggedRounds:
     """Join the point's decisions with what was learned from them (see the module doc)."""
-    query = select(decisions).where(decisions.c.kind == "bandit", decisions.c.point == point.name)
+    query = select(decisions).where(
+        decisions.c.kind.in_(("bandit", BATCH_KIND)), decisions.c.point == point.name
+    )
     if since is not None:
         query = query.where(decisions.c.created_at >= since)
     if until is not None:
@@ -153,8 +155,12 @@ def logged_rounds(
     if limit is not None:
         query = query.limit(limit)
     with database.read() as connection:
-        records = [DecisionRecord.from_row(dict(r)) for r in connection.execute(query).mappings()]
+        rows = [DecisionRecord.from_row(dict(r)) for r in connection.execute(query).mappings()]
         values = learned_values(connection, point.name)
+    # newest first; a batch row (a page of decisions) stands for its members, newest last
+    records = [m for r in rows for m in reversed(expand([r], "bandit"))]
+    if limit is not None:
+        records = records[:limit]
     records.reverse()
     features = point.features
     decision_ids: list[str] = []

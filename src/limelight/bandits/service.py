@@ -61,12 +61,21 @@ from limelight.bandits.points import (
     policy_from_state,
 )
 from limelight.bandits.rewards import RewardOutcome
+from limelight.bandits.shared import ActionTable, SharedRanked, rank_shared
 from limelight.config import Settings
-from limelight.decisions import DecisionLog, DecisionRecord, new_decision_id
+from limelight.decisions import (
+    BATCH_KIND,
+    DecisionLog,
+    DecisionRecord,
+    batch_record,
+    member_id,
+    new_decision_id,
+    resolve,
+)
 from limelight.errors import InvalidInput, LimelightError, NotFound
 from limelight.events.model import Event, now_utc
 from limelight.privacy.registry import PersonalData, PersonalDataHook
-from limelight.storage.database import Database, chunked
+from limelight.storage.database import Database
 from limelight.storage.schema import bandit_points, decisions
 
 logger = logging.getLogger(__name__)
@@ -80,6 +89,7 @@ Mode = Literal["live", "holdout", "apprentice"]
 WATERMARK_SLACK_S = 30.0
 MAX_ACTIONS = 1000
 MAX_SLOTS = 100
+MAX_BATCH = 5000
 _PAGE = 2000
 
 
@@ -164,6 +174,20 @@ class DecisionResult:
             created_at=record.created_at,
             replayed=replayed,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """The answers of ``decide_batch``, one entry per decision in request order."""
+
+    batch_id: str
+    decision_ids: list[str]
+    chosen: list[str]
+    probabilities: list[float]
+    explored: list[bool]
+    modes: list[Mode]
+    policy: str
+    model_version: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -563,6 +587,125 @@ class DecisionService:
                 results[i] = self._recent[request.decision_id or ""]
         return [result for result in results if result is not None]
 
+    def decide_batch(
+        self,
+        point: str,
+        context: Mapping[str, FeatureValue],
+        table: ActionTable,
+        lists: Sequence[Sequence[str]],
+        *,
+        person_id: str | None = None,
+        page_id: str | None = None,
+        member_context: Sequence[Mapping[str, Any] | None] | None = None,
+    ) -> BatchResult:
+        """One single-slot decision per entry of ``lists`` (candidate keys of ``table``), all
+        in ``context``: a page of tiles. Logged as one batch row; each decision keeps its own id
+        (``<batch id>~<k>``) for rewards and events (see :mod:`limelight.decisions.batch`).
+
+        Each answer is the one ``decide`` would give for that context and those candidates,
+        drawn in order from the point's generator. ``member_context`` adds logged-only keys to
+        a decision's context (e.g. the row of a tile). No client decision ids here: a retried
+        page is a new page.
+        """
+        self._maybe_sweep()
+        runtime = self._runtime(point)
+        if not isinstance(context, Mapping):
+            raise InvalidInput("context must be an object", field="context")
+        _check_features(context, "context")
+        for name, value, longest in (("person_id", person_id, 261), ("page_id", page_id, 128)):
+            if value is not None and not (isinstance(value, str) and 0 < len(value) <= longest):
+                raise InvalidInput(f"{name} must be a string of 1-{longest} characters", field=name)
+        count = len(lists)
+        if count > MAX_BATCH:
+            raise InvalidInput(f"at most {MAX_BATCH} decisions in a batch", field="lists")
+        if member_context is not None and len(member_context) != count:
+            raise InvalidInput(
+                "member_context needs one entry per decision", field="member_context"
+            )
+        resolved: list[tuple[int, ...]] = []
+        for i, ids in enumerate(lists):
+            if not ids:
+                raise InvalidInput("at least one action is needed", field=f"lists.{i}")
+            try:
+                resolved.append(table.columns(ids))
+            except KeyError as error:
+                raise InvalidInput(
+                    f"unknown action {error.args[0]!r}", field=f"lists.{i}"
+                ) from None
+            except ValueError as error:
+                raise InvalidInput(str(error), field=f"lists.{i}") from None
+        sizes = np.fromiter((len(r) for r in resolved), dtype=np.intp, count=count)
+        width = int(sizes.max()) if count else 0
+        columns = np.zeros((count, width), dtype=np.intp)
+        if count:
+            columns[np.arange(width) < sizes[:, None]] = np.fromiter(
+                (c for r in resolved for c in r), dtype=np.intp, count=int(sizes.sum())
+            )
+        if count == 0:
+            return BatchResult("", [], [], [], [], [], "", runtime.version)
+        with runtime.lock:
+            config = runtime.point
+            selected = config.features.context
+            for i, overlay in enumerate(member_context or ()):
+                if overlay and (selected is None or any(k in selected for k in overlay)):
+                    raise InvalidInput(
+                        "member_context may only add keys the point does not use as features "
+                        "(they are logged, never learned from)",
+                        field=f"member_context.{i}",
+                    )
+            batch_id = new_decision_id("b")
+            ids = [member_id(batch_id, k) for k in range(count)]
+            rollout = config.rollout
+            if rollout.mode == "apprentice":
+                modes: list[Mode] = ["apprentice"] * count
+            elif person_id is not None:
+                live = rollout.serves_policy(config.name, person_id)
+                modes = ["live" if live else "holdout"] * count
+            else:
+                modes = [
+                    "live" if rollout.serves_policy(config.name, ids[k]) else "holdout"
+                    for k in range(count)
+                ]
+            asked = np.array([k for k in range(count) if modes[k] != "holdout"], dtype=np.intp)
+            derived = table.derived((config.name, config.revision), config.features.action_of)
+            ranked = (
+                rank_shared(
+                    runtime.policy,
+                    config.features.context_of(context),
+                    table,
+                    derived,
+                    columns[asked],
+                    sizes[asked],
+                )
+                if asked.shape[0]
+                else None
+            )
+            runtime.dirty = True
+            version = runtime.version
+            created_at = self.clock()
+            policy_name = runtime.policy.name
+        record, result = _batch_record(
+            config,
+            table,
+            columns,
+            sizes,
+            modes,
+            asked,
+            ranked,
+            batch_id=batch_id,
+            ids=ids,
+            context=dict(context),
+            member_context=member_context,
+            person_id=person_id,
+            page_id=page_id,
+            policy_name=policy_name,
+            version=version,
+            created_at=created_at,
+        )
+        self.decisions.record(record)
+        self._ensure_thread()
+        return result
+
     def _checked(self, raw: DecisionRequest | Mapping[str, Any], where: str) -> _Checked:
         if isinstance(raw, Mapping):
             try:
@@ -913,11 +1056,17 @@ class DecisionService:
         after: tuple[float, str] | None = None
         while True:
             # Only ids, times and served actions: most rows of the slack are closed already,
-            # and their context and candidates are not worth decoding to find that out.
+            # and their context and candidates are not worth decoding to find that out. A
+            # batch row (a page of decisions) stands for its members, ``<id>~<k>``.
             query = (
-                select(decisions.c.decision_id, decisions.c.created_at, decisions.c.chosen)
+                select(
+                    decisions.c.decision_id,
+                    decisions.c.created_at,
+                    decisions.c.chosen,
+                    decisions.c.kind,
+                )
                 .where(
-                    decisions.c.kind == KIND,
+                    decisions.c.kind.in_((KIND, BATCH_KIND)),
                     decisions.c.point == point.name,
                     decisions.c.created_at < cutoff,
                 )
@@ -932,15 +1081,21 @@ class DecisionService:
                     | ((decisions.c.created_at == after[0]) & (decisions.c.decision_id > after[1]))
                 )
             with self.database.read() as connection:
-                page = [
-                    (str(d), float(at), [str(a) for a in chosen])
-                    for d, at, chosen in connection.execute(query)
-                ]
-            if not page:
+                found = connection.execute(query).all()
+            if not found:
                 break
+            page: list[tuple[str, float, list[str]]] = []
+            for decision_id, at, chosen, kind in found:
+                if kind == BATCH_KIND:
+                    page.extend(
+                        (member_id(str(decision_id), k), float(at), [str(a) for a in served])
+                        for k, served in enumerate(chosen)
+                    )
+                else:
+                    page.append((str(decision_id), float(at), [str(a) for a in chosen]))
             learned += self._close_page(runtime, page)
-            after = (page[-1][1], page[-1][0])
-            if len(page) < _PAGE:
+            after = (float(found[-1][1]), str(found[-1][0]))
+            if len(found) < _PAGE:
                 break
         with self.database.write() as connection:
             connection.execute(
@@ -1018,12 +1173,8 @@ class DecisionService:
 
     @staticmethod
     def _records(connection: Connection, decision_ids: Sequence[str]) -> dict[str, DecisionRecord]:
-        found: dict[str, DecisionRecord] = {}
-        for chunk in chunked(list(decision_ids)):
-            query = select(decisions).where(decisions.c.decision_id.in_(chunk))
-            for row in connection.execute(query).mappings():
-                found[row["decision_id"]] = DecisionRecord.from_row(dict(row))
-        return found
+        """Written decisions by id, batch members resolved (see :mod:`limelight.decisions`)."""
+        return resolve(connection, decision_ids)
 
     # -- learning --------------------------------------------------------------------------
 
@@ -1202,21 +1353,29 @@ class DecisionService:
         at which the policy's first choice agreed with the baseline."""
         runtime = self._runtime(name)
         self.decisions.flush()
-        query = select(decisions.c.extra, decisions.c.explored).where(
-            decisions.c.kind == KIND, decisions.c.point == name
+        query = select(decisions.c.kind, decisions.c.extra, decisions.c.explored).where(
+            decisions.c.kind.in_((KIND, BATCH_KIND)), decisions.c.point == name
         )
         if since is not None:
             query = query.where(decisions.c.created_at >= since)
         modes: dict[str, int] = {}
         explored = agreed = apprentice = 0
         with self.database.read() as connection:
-            for extra, was_explored in connection.execute(query):
-                mode = str((extra or {}).get("mode", "live"))
-                modes[mode] = modes.get(mode, 0) + 1
-                explored += int(bool(was_explored))
-                if "agree" in (extra or {}):
-                    apprentice += 1
-                    agreed += int(bool(extra["agree"]))
+            for kind, extra, was_explored in connection.execute(query):
+                if kind == BATCH_KIND:  # a page of decisions: each member counts
+                    packed = extra or {}
+                    pairs = list(
+                        zip(packed.get("extra") or [], packed.get("explored") or [], strict=True)
+                    )
+                else:
+                    pairs = [(extra, was_explored)]
+                for one, one_explored in pairs:
+                    mode = str((one or {}).get("mode", "live"))
+                    modes[mode] = modes.get(mode, 0) + 1
+                    explored += int(bool(one_explored))
+                    if "agree" in (one or {}):
+                        apprentice += 1
+                        agreed += int(bool(one["agree"]))
             counts = store.reward_counts(connection, name, since)
             learned, mean = store.learned_summary(connection, name, since)
         return PointReport(
@@ -1261,6 +1420,108 @@ class _Incoming:
     event_id: str | None
     reward_id: str
     received_at: float
+
+
+def _batch_record(
+    point: DecisionPoint,
+    table: ActionTable,
+    columns: np.ndarray,
+    sizes: np.ndarray,
+    modes: Sequence[Mode],
+    asked: np.ndarray,
+    ranked: SharedRanked | None,
+    *,
+    batch_id: str,
+    ids: Sequence[str],
+    context: dict[str, Any],
+    member_context: Sequence[Mapping[str, Any] | None] | None,
+    person_id: str | None,
+    page_id: str | None,
+    policy_name: str,
+    version: str,
+    created_at: float,
+) -> tuple[DecisionRecord, BatchResult]:
+    """The batch row and the answers: per member what ``_record`` would have logged."""
+    action_ids = table.ids
+    count = len(ids)
+    positions = [row[:k] for row, k in zip(columns.tolist(), sizes.tolist(), strict=True)]
+    lists = [[action_ids[c] for c in row] for row in positions]
+    local = {c: k for k, c in enumerate(dict.fromkeys(c for row in positions for c in row))}
+    chosen: list[str] = [""] * count
+    probabilities: list[float] = [1.0] * count
+    explored = [False] * count
+    policies: list[str | None] = [None] * count
+    extras: list[dict[str, Any]] = [{}] * count
+    row_of = {int(k): j for j, k in enumerate(asked.tolist())}
+    if ranked is not None:
+        picks = ranked.chosen.tolist()
+        served_p = ranked.probability().tolist()
+        was_explored = ranked.explored.tolist()
+        orders = ranked.order().tolist()
+        rankings = ranked.ranking().tolist()
+        distributions = ranked.distributions.tolist()
+    baseline = f"baseline:{point.rollout.baseline}"
+    for i in range(count):
+        names = lists[i]
+        size = len(names)
+        j = row_of.get(i)
+        if modes[i] == "live":
+            assert j is not None
+            pick = picks[j]
+            chosen[i] = names[pick]
+            probabilities[i] = served_p[j]
+            explored[i] = was_explored[j]
+            extras[i] = {
+                "mode": "live",
+                "slots": 1,
+                "distribution": distributions[j][:size],
+                "ranking": [names[c] for c in rankings[j][:size]],
+            }
+            continue
+        actions = [Action(names[k], table.features[c]) for k, c in enumerate(positions[i])]
+        first = point.rollout.baseline_index(actions)
+        order = [first, *(c for c in range(size) if c != first)]
+        extra: dict[str, Any] = {"mode": modes[i], "slots": 1}
+        if j is not None:  # apprentice: the rest by the policy's estimates, its choice logged
+            order = [first, *(c for c in orders[j][:size] if c != first)]
+            extra["policy"] = policy_name
+            extra["policy_choice"] = [names[picks[j]]]
+            extra["policy_probabilities"] = [served_p[j]]
+            extra["agree"] = picks[j] == first
+        extra["ranking"] = [names[c] for c in order]
+        chosen[i] = names[first]
+        policies[i] = baseline
+        extras[i] = extra
+    record = batch_record(
+        batch_id=batch_id,
+        member_kind=KIND,
+        point=point.name,
+        person_id=person_id,
+        page_id=page_id,
+        created_at=created_at,
+        policy=policy_name,
+        model_version=version,
+        context=context,
+        actions=[(action_ids[c], table.features[c]) for c in local],
+        lists=[[local[c] for c in row] for row in positions],
+        chosen=[[c] for c in chosen],
+        probabilities=[[p] for p in probabilities],
+        explored=explored,
+        member_context=list(member_context) if member_context is not None else [None] * count,
+        member_extra=extras,
+        member_policy=policies,
+    )
+    result = BatchResult(
+        batch_id,
+        list(ids),
+        chosen,
+        probabilities,
+        explored,
+        list(modes),
+        policy_name,
+        version,
+    )
+    return record, result
 
 
 def _decision_ids(count: int) -> list[str]:

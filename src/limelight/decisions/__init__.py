@@ -1,5 +1,26 @@
 """The decision log shared by recommendations, pages and bandits (DESIGN §5)."""
 
-from limelight.decisions.log import DecisionLog, DecisionRecord, new_decision_id
+from limelight.decisions.batch import (
+    BATCH_KIND,
+    batch_record,
+    expand,
+    member,
+    member_id,
+    split_member,
+)
+from limelight.decisions.log import DecisionLog, fetch, resolve
+from limelight.decisions.record import DecisionRecord, new_decision_id
 
-__all__ = ["DecisionLog", "DecisionRecord", "new_decision_id"]
+__all__ = [
+    "BATCH_KIND",
+    "DecisionLog",
+    "DecisionRecord",
+    "batch_record",
+    "expand",
+    "fetch",
+    "member",
+    "member_id",
+    "new_decision_id",
+    "resolve",
+    "split_member",
+]

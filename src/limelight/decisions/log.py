@@ -10,57 +10,47 @@ last interval of decision rows; events (what users did) are never buffered.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
 from sqlalchemy.exc import DBAPIError
 
+from limelight.decisions.batch import member, split_member
+from limelight.decisions.record import DecisionRecord
 from limelight.privacy.registry import Identity, PersonalDataHook
 from limelight.storage.database import Database, chunked, rows
 from limelight.storage.schema import decisions
 
 
-def new_decision_id(prefix: str = "d") -> str:
-    """A unique, roughly time-ordered id (keeps the primary-key index append-mostly)."""
-    return f"{prefix}_{time.time_ns() // 1000:x}{os.urandom(6).hex()}"
+def fetch(connection: Connection, decision_ids: Sequence[str]) -> dict[str, DecisionRecord]:
+    """Written rows by their own id (no buffer, no member resolution)."""
+    found: dict[str, DecisionRecord] = {}
+    for chunk in chunked(list(dict.fromkeys(decision_ids))):
+        query = select(decisions).where(decisions.c.decision_id.in_(chunk))
+        for row in rows(connection.execute(query)):
+            found[row["decision_id"]] = DecisionRecord.from_row(row)
+    return found
 
 
-@dataclass(frozen=True, slots=True)
-class DecisionRecord:
-    """One logged decision.
-
-    ``chosen`` lists what was served in order; ``probabilities`` (for randomized policies) gives
-    the exact probability with which each chosen action was picked, for off-policy evaluation.
-    """
-
-    decision_id: str
-    kind: str
-    point: str
-    person_id: str | None
-    chosen: list[Any]
-    created_at: float
-    context: dict[str, Any] = field(default_factory=dict)
-    candidates: list[Any] = field(default_factory=list)
-    page_id: str | None = None
-    probabilities: list[float] | None = None
-    policy: str | None = None
-    model_version: str | None = None
-    explored: bool | None = None
-    extra: dict[str, Any] | None = None
-
-    def as_row(self) -> dict[str, Any]:
-        # Shallow on purpose: dataclasses.asdict deep-copies every context and candidate, which
-        # cost ~0.1 ms a record while holding the GIL in the flush thread.
-        return {name: getattr(self, name) for name in self.__slots__}
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> DecisionRecord:
-        return cls(**{name: row[name] for name in cls.__slots__})
+def resolve(connection: Connection, decision_ids: Sequence[str]) -> dict[str, DecisionRecord]:
+    """Written decisions by id, with member ids of batch rows resolved to their members."""
+    found = fetch(connection, decision_ids)
+    bases: dict[str, list[tuple[str, int]]] = {}
+    for decision_id in decision_ids:
+        if decision_id not in found:
+            parts = split_member(decision_id)
+            if parts is not None:
+                bases.setdefault(parts[0], []).append((decision_id, parts[1]))
+    if bases:
+        for base, record in fetch(connection, list(bases)).items():
+            for decision_id, index in bases[base]:
+                resolved = member(record, index)
+                if resolved is not None:
+                    found[decision_id] = resolved
+    return found
 
 
 class DecisionLog:
@@ -157,19 +147,28 @@ class DecisionLog:
     # -- reading ---------------------------------------------------------------------------
 
     def get(self, decision_id: str) -> DecisionRecord | None:
-        with self._lock:
-            buffered = self._buffer.get(decision_id)
-        if buffered is not None:
-            return buffered
-        with self.database.read() as connection:
-            row = (
-                connection.execute(select(decisions).where(decisions.c.decision_id == decision_id))
-                .mappings()
-                .first()
-            )
-        return None if row is None else DecisionRecord.from_row(dict(row))
+        """The logged decision, or a batch member's own record (see :mod:`.batch`)."""
+        return self.many([decision_id]).get(decision_id)
 
     def many(self, decision_ids: Sequence[str]) -> dict[str, DecisionRecord]:
+        """Logged decisions by id; member ids of batch rows resolve to their members."""
+        found = self._stored(decision_ids)
+        bases: dict[str, list[tuple[str, int]]] = {}
+        for decision_id in decision_ids:
+            if decision_id not in found:
+                parts = split_member(decision_id)
+                if parts is not None:
+                    bases.setdefault(parts[0], []).append((decision_id, parts[1]))
+        if bases:
+            for base, record in self._stored(list(bases)).items():
+                for decision_id, index in bases[base]:
+                    resolved = member(record, index)
+                    if resolved is not None:
+                        found[decision_id] = resolved
+        return found
+
+    def _stored(self, decision_ids: Sequence[str]) -> dict[str, DecisionRecord]:
+        """Rows by their own id, buffered or written."""
         found: dict[str, DecisionRecord] = {}
         with self._lock:
             for decision_id in decision_ids:
@@ -178,10 +177,7 @@ class DecisionLog:
         missing = [d for d in decision_ids if d not in found]
         if missing:
             with self.database.read() as connection:
-                for chunk in chunked(missing):
-                    query = select(decisions).where(decisions.c.decision_id.in_(chunk))
-                    for row in rows(connection.execute(query)):
-                        found[row["decision_id"]] = DecisionRecord.from_row(row)
+                found.update(fetch(connection, missing))
         return found
 
     # -- personal data ---------------------------------------------------------------------

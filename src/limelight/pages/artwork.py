@@ -1,9 +1,11 @@
 """Artwork per tile, chosen for this person by the ``artwork`` decision point.
 
-Why one ``decide_many`` per page: a page holds up to hundreds of tiles, and the decision
-service batches the linear algebra of many decisions of one point (same answers and log as one
-``decide`` each). Every tile gets its own logged bandit decision (its id goes on the tile), so a
-click or play event carrying that id is the reward of exactly that artwork choice.
+Why one ``decide_batch`` per page: a page holds up to hundreds of tiles that share the person's
+context, and their candidates come from one table of every variant seen so far (checked once,
+kept per catalogue version), so the decision service scores each distinct combination of
+artwork attributes once and logs the page as one row. Every tile still gets its own bandit
+decision and id (``<batch>~<k>``, on the tile), so a click or play event carrying that id is the
+reward of exactly that artwork choice.
 
 The default point (configured on first use when none exists; an operator's own configuration is
 never overwritten): LinUCB with one ridge shared over context x artwork attributes (device and
@@ -21,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from limelight.bandits.base import Action
-from limelight.bandits.service import DecisionRequest, DecisionService
+from limelight.bandits.service import DecisionService
+from limelight.bandits.shared import ActionTable
 from limelight.catalog.store import CatalogStore
 from limelight.errors import NotFound
 from limelight.pages.context import PageContext
@@ -75,7 +78,9 @@ class ArtworkChooser:
         self.catalog = catalog
         self.bandits = bandits
         self._variants: dict[str, tuple[Variant, ...]] = {}
-        self._actions: dict[str, tuple[Action, ...]] = {}
+        self._keys: dict[str, tuple[str, ...]] = {}
+        self._urls: dict[str, dict[str, str]] = {}
+        self._table = ActionTable.build(())
         self._mark: Any = None
         self._configured = False
         self._lock = threading.Lock()
@@ -95,16 +100,30 @@ class ArtworkChooser:
 
     def variants(self, item_ids: Sequence[str], mark: Any) -> dict[str, tuple[Variant, ...]]:
         """Variants per title, read once per catalogue version (``mark``)."""
-        if mark != self._mark:
-            self._variants = {}
-            self._actions = {}
-            self._mark = mark
-        missing = [i for i in dict.fromkeys(item_ids) if i not in self._variants]
-        if missing:
-            with self.database.read() as connection:
-                found = self.catalog.artwork(connection, missing)
+        self._load(item_ids, mark)
+        return {i: self._variants[i] for i in item_ids}
+
+    def _load(self, item_ids: Sequence[str], mark: Any) -> ActionTable:
+        """Read the titles not cached yet; the action table that holds every title's variants
+        (keys ``<item>\x1f<artwork>``; a title without artwork has the single ``none``)."""
+        with self._lock:
+            if mark != self._mark:
+                self._variants, self._keys, self._urls = {}, {}, {}
+                self._table = ActionTable.build(())
+                self._mark = mark
+            table = self._table
+        missing = [i for i in dict.fromkeys(item_ids) if i not in self._keys]
+        if not missing:
+            return table
+        with self.database.read() as connection:
+            found = self.catalog.artwork(connection, missing)
+        with self._lock:
+            if mark != self._mark:
+                return self._load(item_ids, mark)
+            missing = [i for i in missing if i not in self._keys]
+            entries: list[tuple[str, Action]] = []
             for item in missing:
-                self._variants[item] = tuple(
+                variants = tuple(
                     Variant(
                         art["artwork_id"],
                         art["url"],
@@ -117,11 +136,14 @@ class ArtworkChooser:
                     )
                     for art in found.get(item, [])
                 )
-            for item in missing:
-                self._actions[item] = tuple(v.action() for v in self._variants[item]) or (
-                    Action(NO_ARTWORK, {}),
-                )
-        return {i: self._variants[i] for i in item_ids}
+                self._variants[item] = variants
+                self._urls[item] = {v.artwork_id: v.url for v in variants}
+                actions = tuple(v.action() for v in variants) or (Action(NO_ARTWORK, {}),)
+                keys = tuple(f"{item}\x1f{a.id}" for a in actions)
+                entries.extend(zip(keys, actions, strict=True))
+                self._keys[item] = keys
+            self._table = table = self._table.extended(entries)
+            return table
 
     def choose(
         self,
@@ -133,28 +155,31 @@ class ArtworkChooser:
         page_id: str,
         mark: Any,
     ) -> list[Chosen]:
-        """One logged artwork decision per tile (in tile order), in one ``decide_many``; each
+        """One logged artwork decision per tile (in tile order), in one ``decide_batch``; each
         decision's context names the tile's row (logged, not a model feature)."""
         self.ensure_point()
-        variants = self.variants(item_ids, mark)
-        features = context.features()
-        actions = self._actions
-        by_row = {row: {**features, "row": row} for row in set(rows)}
-        requests = [
-            DecisionRequest(by_row[row], actions[item], person_id=person_id, page_id=page_id)
-            for item, row in zip(item_ids, rows, strict=True)
-        ]
-        results = self.bandits.decide_many(POINT, requests)
+        table = self._load(item_ids, mark)
+        keys = self._keys
+        by_row = {row: {"row": row} for row in set(rows)}
+        result = self.bandits.decide_batch(
+            POINT,
+            context.features(),
+            table,
+            [keys[item] for item in item_ids],
+            person_id=person_id,
+            page_id=page_id,
+            member_context=[by_row[row] for row in rows],
+        )
         out = []
-        for item, result in zip(item_ids, results, strict=True):
-            by_id = {v.artwork_id: v for v in variants[item]}
-            picked = by_id.get(result.action)
+        urls = self._urls
+        for item, decision_id, action in zip(
+            item_ids, result.decision_ids, result.chosen, strict=True
+        ):
+            url = urls.get(item, {}).get(action)
             out.append(
-                Chosen(
-                    result.decision_id,
-                    None if picked is None else picked.artwork_id,
-                    None if picked is None else picked.url,
-                )
+                Chosen(decision_id, None if url is None else action, url)
+                if url is not None
+                else Chosen(decision_id, None, None)
             )
         return out
 

@@ -18,6 +18,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -40,6 +41,8 @@ class Charts:
     by_daypart: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     people: dict[str, int] = field(default_factory=dict)
     latest: float = 0.0
+    #: Derived views of these charts (e.g. in catalogue positions), kept as long as they are.
+    derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _contextual(

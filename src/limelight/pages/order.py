@@ -24,10 +24,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 
+from limelight.decisions import resolve
 from limelight.pages.rows import Draft
-from limelight.storage.database import Database, chunked
+from limelight.storage.database import Database
 from limelight.storage.schema import decisions, events
 
 KIND = "page"
@@ -55,6 +56,29 @@ class Counts:
         )
 
 
+# Statements built once (SQLAlchemy then reuses their compiled form): this runs on every page.
+_PAGES = (
+    select(decisions.c.created_at, decisions.c.chosen)
+    .where(decisions.c.kind == KIND)
+    .order_by(decisions.c.created_at.desc())
+    .limit(bindparam("pages"))
+)
+_EVERYONE = _PAGES.where(decisions.c.point == POINT)
+# The person's index, not the point's: without statistics SQLite prefers the point's index and
+# walks every home page ever served. ``coalesce`` keeps the point test off any index (the column
+# is never null), so the person's few rows are the only ones read.
+_PERSON = _PAGES.where(
+    decisions.c.person_id == bindparam("person"),
+    func.coalesce(decisions.c.point, "") == POINT,
+)
+_CLICKS = select(events.c.decision_id).where(
+    events.c.type.in_(ENGAGED),
+    events.c.decision_id.is_not(None),
+    events.c.received_at >= bindparam("since"),
+)
+_PERSON_CLICKS = _CLICKS.where(events.c.person_id == bindparam("person"))
+
+
 def count(database: Database, *, person_id: str | None, pages: int) -> Counts:
     """Row families shown and clicked over a person's (or everyone's) latest pages.
 
@@ -62,36 +86,24 @@ def count(database: Database, *, person_id: str | None, pages: int) -> Counts:
     tile's decision id, whose artwork decision's context names the row (``row``; the artwork
     point's features leave that key out, so the log carries it without the model seeing it).
     """
-    query = (
-        select(decisions.c.created_at, decisions.c.chosen)
-        .where(decisions.c.kind == KIND, decisions.c.point == POINT)
-        .order_by(decisions.c.created_at.desc())
-        .limit(pages)
-    )
-    if person_id is not None:
-        query = query.where(decisions.c.person_id == person_id)
     with database.read() as connection:
-        found = connection.execute(query).all()
+        if person_id is None:
+            found = connection.execute(_EVERYONE, {"pages": pages}).all()
+        else:
+            found = connection.execute(_PERSON, {"person": person_id, "pages": pages}).all()
         if not found:
             return Counts({}, {})
         since = min(float(row[0]) for row in found)
-        clicks = select(events.c.decision_id).where(
-            events.c.type.in_(ENGAGED),
-            events.c.decision_id.is_not(None),
-            events.c.received_at >= since,
-        )
-        if person_id is not None:
-            clicks = clicks.where(events.c.person_id == person_id)
-        clicked_ids = sorted({str(row[0]) for row in connection.execute(clicks)})
+        if person_id is None:
+            clicks = connection.execute(_CLICKS, {"since": since})
+        else:
+            clicks = connection.execute(_PERSON_CLICKS, {"since": since, "person": person_id})
+        clicked_ids = sorted({str(row[0]) for row in clicks})
         rows_of: dict[str, str] = {}
-        for chunk in chunked(clicked_ids):
-            served = select(decisions.c.decision_id, decisions.c.context).where(
-                decisions.c.decision_id.in_(chunk), decisions.c.page_id.is_not(None)
-            )
-            for decision_id, context in connection.execute(served):
-                row = (context or {}).get("row")
-                if isinstance(row, str):
-                    rows_of[str(decision_id)] = family(row)
+        for decision_id, record in resolve(connection, clicked_ids).items():
+            row = (record.context or {}).get("row") if record.page_id is not None else None
+            if isinstance(row, str):
+                rows_of[decision_id] = family(row)
     shown: dict[str, int] = {}
     for _, chosen in found:
         for name in {family(str(kind)) for kind in chosen or []}:

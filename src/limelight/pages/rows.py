@@ -84,21 +84,94 @@ class Inputs:
         return ok
 
     @cached_property
+    def eligible(self) -> NDArray[np.bool_]:
+        """Catalogue titles a row may show: available now and, for a personalised page, not
+        seen by the person."""
+        ok = self.available.copy()
+        if self.personal and self.person.seen:
+            index = self.snapshot.index
+            seen = [index[i] for i in self.person.seen if i in index]
+            ok[seen] = False
+        return ok
+
+    @property
     def people(self) -> NDArray[np.float32]:
         """People per catalogue title (catalogue order)."""
-        counts = self.charts.people
-        return np.asarray([counts.get(i, 0) for i in self.snapshot.item_ids], dtype=np.float32)
+        return positions(self.charts, self.snapshot).people
+
+    @property
+    def charted(self) -> ChartPositions:
+        return positions(self.charts, self.snapshot)
+
+
+@dataclass(frozen=True, eq=False)
+class ChartPositions:
+    """The charts in catalogue positions (titles not in the catalogue left out), computed once
+    per charts x catalogue version: rows then filter arrays instead of walking id lists."""
+
+    popular: NDArray[np.intp]
+    trending: NDArray[np.intp]
+    by_device: dict[str, NDArray[np.intp]]
+    by_daypart: dict[str, NDArray[np.intp]]
+    people: NDArray[np.float32]
+    newest: NDArray[np.intp]  # by release year, then by when available (with a year only)
+    by_genre: dict[str, NDArray[np.intp]]  # most watched first, then the unwatched in order
+
+
+def positions(charts: Charts, snap: Snapshot) -> ChartPositions:
+    """``ChartPositions`` of these charts over this catalogue snapshot (cached)."""
+    key = ("positions", snap.mark)
+    found: ChartPositions | None = charts.derived.get(key)
+    if found is not None:
+        return found
+    index = snap.index
+
+    def where(ranked: Sequence[tuple[str, float]]) -> NDArray[np.intp]:
+        return np.fromiter((index[i] for i, _ in ranked if i in index), dtype=np.intp, count=-1)
+
+    people = np.asarray([charts.people.get(i, 0) for i in snap.item_ids], dtype=np.float32)
+    popular = where(charts.popular)
+    year = np.nan_to_num(snap.release_year, nan=-1.0)
+    since = np.nan_to_num(snap.available_from, nan=0.0)
+    newest = np.lexsort((-since, -year))
+    newest = newest[year[newest] > 0].astype(np.intp)
+    rank = np.full(len(snap.item_ids), len(popular), dtype=np.int64) + np.arange(len(snap.item_ids))
+    rank[popular] = np.arange(len(popular))
+    by_rank = np.argsort(rank, kind="stable").astype(np.intp)
+    genre_names = snap.genre_names
+    column = {g: j for j, g in enumerate(genre_names)}
+    has = snap.genre_matrix[by_rank] > 0
+    by_genre = {g: by_rank[has[:, column[g]]] for g in genre_names}
+    built = ChartPositions(
+        popular=popular,
+        trending=where(charts.trending),
+        by_device={k: where(v) for k, v in charts.by_device.items()},
+        by_daypart={k: where(v) for k, v in charts.by_daypart.items()},
+        people=people,
+        newest=newest,
+        by_genre=by_genre,
+    )
+    if len(charts.derived) > 4:  # old catalogue versions
+        charts.derived.clear()
+    charts.derived[key] = built
+    return built
+
+
+def _take(inputs: Inputs, ranked: NDArray[np.intp]) -> list[str]:
+    """The first ``pool`` eligible titles of catalogue positions in rank order."""
+    kept = ranked[inputs.eligible[ranked]][: inputs.pool]
+    ids = inputs.snapshot.item_ids
+    return [ids[p] for p in kept.tolist()]
 
 
 def _fresh(inputs: Inputs, ids: Iterable[str]) -> list[str]:
     """Ids in the catalogue, available now and not seen by a personalised person."""
-    snap = inputs.snapshot
-    ok = inputs.available
-    seen = inputs.person.seen if inputs.personal else frozenset()
+    index = inputs.snapshot.index
+    ok = inputs.eligible
     out = []
     for item in ids:
-        position = snap.index.get(item)
-        if position is not None and ok[position] and item not in seen:
+        position = index.get(item)
+        if position is not None and ok[position]:
             out.append(item)
             if len(out) >= inputs.pool:
                 break
@@ -178,7 +251,7 @@ def because_you_watched(inputs: Inputs, rec: RecommendationService) -> list[Draf
 
 
 def trending(inputs: Inputs) -> Draft | None:
-    ids = _fresh(inputs, (item for item, _ in inputs.charts.trending))
+    ids = _take(inputs, inputs.charted.trending)
     if not ids:
         return None
     return Draft(
@@ -191,7 +264,7 @@ def trending(inputs: Inputs) -> Draft | None:
 
 
 def popular(inputs: Inputs) -> Draft | None:
-    ids = _fresh(inputs, (item for item, _ in inputs.charts.popular))
+    ids = _take(inputs, inputs.charted.popular)
     if not ids:  # nothing watched anywhere yet: the catalogue in its own order
         ids = _fresh(inputs, inputs.snapshot.item_ids)
         return (
@@ -217,10 +290,8 @@ def popular(inputs: Inputs) -> Draft | None:
 def new_releases(inputs: Inputs) -> Draft | None:
     """Newest by release year, then by when they became available."""
     snap = inputs.snapshot
-    year = np.nan_to_num(snap.release_year, nan=-1.0)
-    since = np.nan_to_num(snap.available_from, nan=0.0)
-    order = np.lexsort((-since, -year))
-    ids = _fresh(inputs, (snap.item_ids[int(p)] for p in order if year[int(p)] > 0))
+    year = snap.release_year
+    ids = _take(inputs, inputs.charted.newest)
     if not ids:
         return None
     return Draft(
@@ -255,8 +326,8 @@ def rediscover(inputs: Inputs) -> Draft | None:
     old = np.isfinite(year) & (year <= newest - REDISCOVER_YEARS)
     score = _genre_match(inputs) * np.log1p(inputs.people)
     score = np.where(old & (score > 0), score, -np.inf)
-    order = [int(p) for p in np.argsort(-score, kind="stable") if np.isfinite(score[int(p)])]
-    ids = _fresh(inputs, (snap.item_ids[p] for p in order))
+    order = np.argsort(-score, kind="stable")
+    ids = _take(inputs, order[np.isfinite(score[order])])
     if not ids:
         return None
     return Draft(
@@ -269,16 +340,9 @@ def rediscover(inputs: Inputs) -> Draft | None:
 
 
 def _by_genre(inputs: Inputs, genre: str) -> list[str]:
-    snap = inputs.snapshot
-    ranked = (item for item, _ in inputs.charts.popular)
-    ids = [i for i in _fresh(inputs, ranked) if genre in snap.genre_lists[snap.index[i]]]
-    if len(ids) < inputs.pool:  # titles nobody watched yet, in catalogue order
-        have = set(ids)
-        more = (
-            i for p, i in enumerate(snap.item_ids) if genre in snap.genre_lists[p] and i not in have
-        )
-        ids += _fresh(inputs, more)[: inputs.pool - len(ids)]
-    return ids
+    """The genre's most watched titles, then the ones nobody watched yet in catalogue order."""
+    ranked = inputs.charted.by_genre.get(genre)
+    return [] if ranked is None else _take(inputs, ranked)
 
 
 def genre_rows(inputs: Inputs) -> list[Draft]:
@@ -317,9 +381,9 @@ def context_rows(inputs: Inputs) -> list[Draft]:
     """What people watch on this device and at this time of day, where the data supports it."""
     drafts = []
     ctx = inputs.context
-    device = inputs.charts.by_device.get(ctx.device)
-    if device:
-        ids = _fresh(inputs, (i for i, _ in device))
+    device = inputs.charted.by_device.get(ctx.device)
+    if device is not None and device.size:
+        ids = _take(inputs, device)
         if ids:
             drafts.append(
                 Draft(
@@ -330,9 +394,9 @@ def context_rows(inputs: Inputs) -> list[Draft]:
                     prior=0.72,
                 )
             )
-    part = inputs.charts.by_daypart.get(ctx.daypart)
-    if part:
-        ids = _fresh(inputs, (i for i, _ in part))
+    part = inputs.charted.by_daypart.get(ctx.daypart)
+    if part is not None and part.size:
+        ids = _take(inputs, part)
         if ids:
             drafts.append(
                 Draft(
@@ -356,7 +420,7 @@ def mood_row(inputs: Inputs, mood: str | None) -> Draft | None:
     match = _genre_match(inputs)
     ranked = [
         i
-        for i in _fresh(inputs, (item for item, _ in inputs.charts.popular))
+        for i in _take(inputs, inputs.charted.popular)
         if fits & set(snap.genre_lists[snap.index[i]])
     ]
     ranked.sort(key=lambda i: -float(match[snap.index[i]]))  # stable: popularity breaks ties

@@ -1,0 +1,171 @@
+"""Many decisions logged as one row: the artwork of every tile of a page.
+
+Why: a home page decides the artwork of ~200 tiles. One log row per tile is ~40,000 rows a
+second at 200 pages a second, which is the whole write capacity of a SQLite file and most of a
+Python process's time; the tiles of one page also share nearly everything (context, person,
+page, policy, model version, the features of each artwork). So the decision service logs them
+as one *batch* row, and each tile keeps a decision id of its own, ``<batch id>~<k>``, which
+events and rewards carry as usual.
+
+Readers never see the packing: :class:`~limelight.decisions.DecisionLog` resolves a member id to
+the member's own :class:`DecisionRecord` (the same record a single decision would have logged),
+and :func:`expand` turns batch rows read straight from the table into their members.
+
+Layout of a batch row (``kind`` ``"batch"``; shared columns as for one decision):
+
+- ``context``: the context every member shares; ``extra["context"][k]``: what member ``k`` adds;
+- ``candidates``: ``{"kind": member kind, "actions": [[id, features], ...], "lists":
+  [[positions], ...]}``: each distinct candidate once (ids may repeat across members with other
+  features: artwork ids are per title), each member's candidates as positions in ``actions``;
+- ``chosen`` and ``probabilities``: one list per member;
+- ``extra``: ``{"members": n, "context": [...], "explored": [...], "policy": [...],
+  "extra": [...]}``, one entry per member (``policy`` ``None`` means the row's policy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from limelight.decisions.record import DecisionRecord
+
+BATCH_KIND = "batch"
+SEPARATOR = "~"
+
+
+def member_id(batch_id: str, index: int) -> str:
+    """The decision id of member ``index`` of a batch."""
+    return f"{batch_id}{SEPARATOR}{index}"
+
+
+def split_member(decision_id: str) -> tuple[str, int] | None:
+    """``(batch id, index)`` when ``decision_id`` has the form of a member id, else None."""
+    base, found, tail = decision_id.rpartition(SEPARATOR)
+    if not found or not base or not tail.isdigit() or (len(tail) > 1 and tail[0] == "0"):
+        return None
+    return base, int(tail)
+
+
+def batch_record(
+    *,
+    batch_id: str,
+    member_kind: str,
+    point: str,
+    person_id: str | None,
+    page_id: str | None,
+    created_at: float,
+    policy: str | None,
+    model_version: str | None,
+    context: Mapping[str, Any],
+    actions: Sequence[tuple[str, Mapping[str, Any]]],
+    lists: Sequence[Sequence[int]],
+    chosen: Sequence[Sequence[str]],
+    probabilities: Sequence[Sequence[float]],
+    explored: Sequence[bool],
+    member_context: Sequence[Mapping[str, Any] | None],
+    member_extra: Sequence[Mapping[str, Any] | None],
+    member_policy: Sequence[str | None] | None = None,
+) -> DecisionRecord:
+    """One log row for ``len(lists)`` decisions (see the module docstring)."""
+    count = len(lists)
+    for name, values in (
+        ("chosen", chosen),
+        ("probabilities", probabilities),
+        ("explored", explored),
+        ("member_context", member_context),
+        ("member_extra", member_extra),
+    ):
+        if len(values) != count:
+            raise ValueError(f"{name} has {len(values)} entries for {count} members")
+    return DecisionRecord(
+        decision_id=batch_id,
+        kind=BATCH_KIND,
+        point=point,
+        person_id=person_id,
+        chosen=list(chosen),
+        created_at=created_at,
+        context=dict(context),
+        candidates={"kind": member_kind, "actions": list(actions), "lists": list(lists)},
+        page_id=page_id,
+        probabilities=list(probabilities),
+        policy=policy,
+        model_version=model_version,
+        explored=None,
+        extra={
+            "members": count,
+            "context": list(member_context),
+            "explored": list(explored),
+            "policy": list(member_policy) if member_policy is not None else [None] * count,
+            "extra": list(member_extra),
+        },
+    )
+
+
+def member_count(record: DecisionRecord) -> int:
+    return int((record.extra or {}).get("members", 0)) if record.kind == BATCH_KIND else 0
+
+
+def member(record: DecisionRecord, index: int) -> DecisionRecord | None:
+    """Member ``index`` of a batch row, as the decision it stands for (None when out of range)."""
+    if record.kind != BATCH_KIND or not 0 <= index < member_count(record):
+        return None
+    packed: Any = record.candidates
+    extra = record.extra or {}
+    actions: list[Any] = packed["actions"]
+    overlay = extra["context"][index]
+    policy = extra["policy"][index]
+    member_extra = extra["extra"][index]
+    return DecisionRecord(
+        decision_id=member_id(record.decision_id, index),
+        kind=str(packed["kind"]),
+        point=record.point,
+        person_id=record.person_id,
+        chosen=list(record.chosen[index]),
+        created_at=record.created_at,
+        context={**record.context, **(overlay or {})},
+        candidates=[
+            {"id": actions[a][0], "features": dict(actions[a][1])} for a in packed["lists"][index]
+        ],
+        page_id=record.page_id,
+        probabilities=list((record.probabilities or [])[index]),
+        policy=record.policy if policy is None else str(policy),
+        model_version=record.model_version,
+        explored=bool(extra["explored"][index]),
+        extra=None if member_extra is None else dict(member_extra),
+    )
+
+
+def members(record: DecisionRecord) -> list[DecisionRecord]:
+    """Every member of a batch row, in order."""
+    found = (member(record, k) for k in range(member_count(record)))
+    return [m for m in found if m is not None]
+
+
+def expand(records: Iterable[DecisionRecord], kind: str) -> list[DecisionRecord]:
+    """Records of ``kind`` with batch rows of that member kind replaced by their members (in
+    place, so an order by time is kept); other records are dropped."""
+    out: list[DecisionRecord] = []
+    for record in records:
+        if record.kind == kind:
+            out.append(record)
+        elif record.kind == BATCH_KIND and _member_kind(record) == kind:
+            out.extend(members(record))
+    return out
+
+
+def _member_kind(record: DecisionRecord) -> str | None:
+    packed: Any = record.candidates
+    return str(packed.get("kind")) if isinstance(packed, Mapping) else None
+
+
+__all__ = [
+    "BATCH_KIND",
+    "SEPARATOR",
+    "batch_record",
+    "expand",
+    "member",
+    "member_count",
+    "member_id",
+    "members",
+    "split_member",
+]

@@ -1,0 +1,58 @@
+"""One logged decision (DESIGN §5) and the ids decisions get."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Random bits for ids: seeded from the system once (and again in a forked child, which would
+#: otherwise repeat its parent's sequence); a ``getrandom`` call per id cost more than the rest
+#: of making one. Ids need to be unique, not secret.
+_bits = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _bits.seed(os.urandom(32)))
+
+
+def new_decision_id(prefix: str = "d") -> str:
+    """A unique, roughly time-ordered id (keeps the primary-key index append-mostly): the time
+    in microseconds, then 48 random bits."""
+    return f"{prefix}_{time.time_ns() // 1000:x}{_bits.getrandbits(48):012x}"
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """One logged decision.
+
+    ``chosen`` lists what was served in order; ``probabilities`` (for randomized policies) gives
+    the exact probability with which each chosen action was picked, for off-policy evaluation.
+    """
+
+    decision_id: str
+    kind: str
+    point: str
+    person_id: str | None
+    chosen: list[Any]
+    created_at: float
+    context: dict[str, Any] = field(default_factory=dict)
+    #: the candidates (a list; a batch row's packed form, see :mod:`.batch`)
+    candidates: Any = field(default_factory=list)
+    page_id: str | None = None
+    probabilities: list[Any] | None = None
+    policy: str | None = None
+    model_version: str | None = None
+    explored: bool | None = None
+    extra: dict[str, Any] | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        # Shallow on purpose: dataclasses.asdict deep-copies every context and candidate, which
+        # cost ~0.1 ms a record while holding the GIL in the flush thread.
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> DecisionRecord:
+        return cls(**{name: row[name] for name in cls.__slots__})
+
+
+__all__ = ["DecisionRecord", "new_decision_id"]

@@ -1,0 +1,192 @@
+"""Batch decisions (a page of tiles in one context): the same answers as ``decide_many``, one
+log row that resolves to each member's own record, and rewards, window closing, reports and
+off-policy evaluation that see the members."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from limelight import Engine
+from limelight.bandits import Action
+from limelight.bandits.offpolicy import logged_rounds
+from limelight.bandits.service import DecisionRequest, DecisionResult
+from limelight.bandits.shared import ActionTable
+from limelight.decisions import BATCH_KIND, member_id, split_member
+from limelight.errors import InvalidInput
+from limelight.storage.schema import bandit_learned, decisions
+from tests.bandits.test_service_decisions import POLICIES
+from tests.bandits.test_service_support import Clock, count, ledger, point, service_for
+from tests.helpers import event
+
+STYLES = ("dark", "bright", "calm", "vivid")
+
+
+def catalogue(titles: int = 12) -> tuple[ActionTable, list[list[str]]]:
+    """Titles with 2-4 artwork variants each; artwork ids repeat across titles (``a0``...)
+    with other features, as they do in a real catalogue."""
+    entries: list[tuple[str, Action]] = []
+    lists: list[list[str]] = []
+    for t in range(titles):
+        keys = []
+        for k in range(2 + t % 3):
+            action = Action(
+                f"a{k}",
+                {"style": STYLES[(t + k) % 4], "warm": float(k % 2), "default": int(k == 0)},
+            )
+            key = f"t{t}/a{k}"
+            entries.append((key, action))
+            keys.append(key)
+        lists.append(keys)
+    return ActionTable.build(entries), lists
+
+
+def requests_for(table: ActionTable, lists: list[list[str]], context: dict[str, str]) -> list:
+    return [
+        DecisionRequest(
+            context,
+            [Action(table.ids[table.index[k]], dict(table.features[table.index[k]])) for k in keys],
+        )
+        for keys in lists
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_decide_batch_equals_decide_many(sqlite_engine: Engine, name: str) -> None:
+    """Two points with one definition and seed: pages through ``decide_batch`` and the same
+    decisions through ``decide_many``, both learning the same rewards, answer alike."""
+    service = service_for(sqlite_engine, Clock())
+    service.configure({**POLICIES[name], "name": "paged"})
+    service.configure({**POLICIES[name], "name": "many"})
+    table, lists = catalogue()
+    rng = np.random.default_rng(3)
+    for page in range(6):
+        context = {
+            "device": ["tv", "mobile"][page % 2],
+            "daypart": ["evening", "morning"][page % 3 % 2],
+        }
+        order = [lists[int(i)] for i in rng.permutation(len(lists))]
+        paged = service.decide_batch("paged", context, table, order, person_id="ada")
+        many = service.decide_many("many", requests_for(table, order, context))
+        assert len(paged.decision_ids) == len(many) == len(order)
+        for k, one in enumerate(many):
+            record = sqlite_engine.decisions.get(paged.decision_ids[k])
+            assert record is not None
+            mine = DecisionResult.from_record(record, replayed=False)
+            assert mine.chosen == one.chosen == [paged.chosen[k]]
+            assert mine.ranking == one.ranking
+            assert mine.explored is one.explored is paged.explored[k]
+            np.testing.assert_allclose(mine.probabilities, one.probabilities, rtol=1e-9)
+            assert mine.probabilities == [paged.probabilities[k]]
+            reward = float(rng.random() < 0.3 + 0.2 * (one.chosen[0] == "a1"))
+            service.reward(paged.decision_ids[k], reward)
+            service.reward(one.decision_id, reward)
+
+
+def test_members_resolve_to_their_own_records(engine: Engine) -> None:
+    service = service_for(engine, Clock())
+    service.configure(point(features={"context": ["device"]}))
+    table, lists = catalogue(5)
+    result = service.decide_batch(
+        "artwork",
+        {"device": "tv"},
+        table,
+        lists,
+        person_id="ada",
+        page_id="page-1",
+        member_context=[{"row": f"row-{k % 2}"} for k in range(5)],
+    )
+    assert result.decision_ids == [member_id(result.batch_id, k) for k in range(5)]
+    assert split_member(result.decision_ids[3]) == (result.batch_id, 3)
+    before = {d: engine.decisions.get(d) for d in result.decision_ids}
+    engine.decisions.flush()
+    with engine.database.read() as connection:
+        rows = connection.execute(select(decisions.c.kind).where(decisions.c.page_id == "page-1"))
+        assert [r[0] for r in rows] == [BATCH_KIND]  # one row for the page
+    after = engine.decisions.many(result.decision_ids)
+    for k, decision_id in enumerate(result.decision_ids):
+        record = after[decision_id]
+        assert record == before[decision_id]
+        assert record.kind == "bandit" and record.point == "artwork"
+        assert record.person_id == "ada" and record.page_id == "page-1"
+        assert record.context == {"device": "tv", "row": f"row-{k % 2}"}
+        assert [c["id"] for c in record.candidates] == [table.ids[table.index[x]] for x in lists[k]]
+        assert record.candidates[0]["features"] == table.features[table.index[lists[k][0]]]
+        assert record.chosen == [result.chosen[k]]
+        assert sum(record.extra["distribution"]) == pytest.approx(1.0)
+    assert engine.decisions.get(member_id(result.batch_id, 5)) is None  # out of range
+    assert engine.decisions.get(result.batch_id + "~x") is None
+
+
+def test_member_rewards_learn_and_the_rest_get_the_default_once(engine: Engine) -> None:
+    clock = Clock()
+    service = service_for(engine, clock)
+    service.configure(point(reward={"default": -0.5}))
+    table, lists = catalogue(6)
+    result = service.decide_batch("artwork", {"device": "tv"}, table, lists, person_id="ada")
+    clicked = result.decision_ids[2]
+    assert engine.ingest([event("click", user="ada", item="t2", decision_id=clicked)]).accepted == 1
+    (row,) = ledger(engine, clicked)
+    assert row["value"] == 1.0 and row["action_id"] == result.chosen[2]
+    clock.advance(61)
+    assert service.close_windows() == 5
+    assert service.close_windows() == 0
+    assert count(engine, bandit_learned, point="artwork") == 6
+    for decision_id in result.decision_ids:
+        if decision_id != clicked:
+            (row,) = ledger(engine, decision_id)
+            assert (row["rule"], row["value"]) == ("default", -0.5)
+
+
+def test_reports_and_off_policy_rounds_count_members(engine: Engine) -> None:
+    clock = Clock()
+    service = service_for(engine, clock)
+    service.configure(point())
+    table, lists = catalogue(8)
+    service.decide_batch("artwork", {"device": "tv"}, table, lists, person_id="ada")
+    service.decide("artwork", {"device": "tv"}, [Action("x"), Action("y")], person_id="bo")
+    clock.advance(61)
+    service.close_windows()
+    report = service.report("artwork")
+    assert report.decisions == {"live": 9}
+    rounds = logged_rounds(engine.database, service.point("artwork"))
+    assert len(rounds.decision_ids) == 9
+    assert rounds.decision_ids[:8] == [member_id(rounds.decision_ids[0][:-2], k) for k in range(8)]
+    assert float(rounds.pscore.min()) > 0
+
+
+def test_apprentice_batches_serve_the_baseline(engine: Engine) -> None:
+    service = service_for(engine, Clock())
+    service.configure(point(rollout={"mode": "apprentice"}))
+    table, lists = catalogue(9)
+    result = service.decide_batch("artwork", {"device": "tv"}, table, lists, person_id="ada")
+    assert result.chosen == ["a0"] * 9  # the variant flagged default
+    assert set(result.modes) == {"apprentice"}
+    report = service.report("artwork")
+    assert report.apprentice_decisions == 9 and report.agreement_rate is not None
+
+
+def test_batch_inputs_are_checked(engine: Engine) -> None:
+    service = service_for(engine, Clock())
+    service.configure(point(features={"context": ["device"]}))
+    table, lists = catalogue(3)
+    with pytest.raises(InvalidInput) as unknown:
+        service.decide_batch("artwork", {}, table, [lists[0], ["nope"]])
+    assert unknown.value.field == "lists.1"
+    with pytest.raises(InvalidInput) as empty:
+        service.decide_batch("artwork", {}, table, [[]])
+    assert empty.value.field == "lists.0"
+    twice = ActionTable.build([("k1", Action("a")), ("k2", Action("a"))])
+    with pytest.raises(InvalidInput, match="unique") as duplicate:
+        service.decide_batch("artwork", {}, twice, [["k1", "k2"]])
+    assert duplicate.value.field == "lists.0"
+    with pytest.raises(InvalidInput) as learned:
+        service.decide_batch("artwork", {}, table, lists, member_context=[{"device": "tv"}] * 3)
+    assert learned.value.field == "member_context.0"
+    with pytest.raises(InvalidInput) as bad_feature:
+        ActionTable.build([("k", Action("a", {"x": float("nan")}))])
+    assert bad_feature.value.field == "actions.k.features.x"
+    with pytest.raises(InvalidInput):
+        service.decide_batch("artwork", {"device": ["tv"]}, table, lists)  # type: ignore[dict-item]
+    assert count(engine, decisions) == 0  # nothing refused was logged
