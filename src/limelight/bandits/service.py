@@ -68,6 +68,7 @@ from limelight.decisions import (
     DecisionLog,
     DecisionRecord,
     batch_record,
+    member_extras,
     member_id,
     new_decision_id,
     resolve,
@@ -1363,19 +1364,19 @@ class DecisionService:
         with self.database.read() as connection:
             for kind, extra, was_explored in connection.execute(query):
                 if kind == BATCH_KIND:  # a page of decisions: each member counts
-                    packed = extra or {}
                     pairs = list(
-                        zip(packed.get("extra") or [], packed.get("explored") or [], strict=True)
+                        zip(member_extras(extra), (extra or {}).get("explored") or [], strict=True)
                     )
                 else:
                     pairs = [(extra, was_explored)]
                 for one, one_explored in pairs:
-                    mode = str((one or {}).get("mode", "live"))
+                    fields = one or {}
+                    mode = str(fields.get("mode", "live"))
                     modes[mode] = modes.get(mode, 0) + 1
                     explored += int(bool(one_explored))
-                    if "agree" in (one or {}):
+                    if "agree" in fields:
                         apprentice += 1
-                        agreed += int(bool(one["agree"]))
+                        agreed += int(bool(fields["agree"]))
             counts = store.reward_counts(connection, name, since)
             learned, mean = store.learned_summary(connection, name, since)
         return PointReport(
@@ -1442,6 +1443,23 @@ def _batch_record(
     created_at: float,
 ) -> tuple[DecisionRecord, BatchResult]:
     """The batch row and the answers: per member what ``_record`` would have logged."""
+    if ranked is not None and all(mode == "live" for mode in modes):
+        return _live_batch_record(
+            table,
+            columns,
+            sizes,
+            ranked,
+            batch_id=batch_id,
+            ids=ids,
+            point=point.name,
+            context=context,
+            member_context=member_context,
+            person_id=person_id,
+            page_id=page_id,
+            policy_name=policy_name,
+            version=version,
+            created_at=created_at,
+        )
     action_ids = table.ids
     count = len(ids)
     positions = [row[:k] for row, k in zip(columns.tolist(), sizes.tolist(), strict=True)]
@@ -1518,6 +1536,77 @@ def _batch_record(
         probabilities,
         explored,
         list(modes),
+        policy_name,
+        version,
+    )
+    return record, result
+
+
+def _live_batch_record(
+    table: ActionTable,
+    columns: np.ndarray,
+    sizes: np.ndarray,
+    ranked: SharedRanked,
+    *,
+    batch_id: str,
+    ids: Sequence[str],
+    point: str,
+    context: dict[str, Any],
+    member_context: Sequence[Mapping[str, Any] | None] | None,
+    person_id: str | None,
+    page_id: str | None,
+    policy_name: str,
+    version: str,
+    created_at: float,
+) -> tuple[DecisionRecord, BatchResult]:
+    """``_batch_record`` when the policy served every member (the usual page): the same
+    record, gathered with array operations instead of member by member."""
+    count, width = columns.shape
+    mask = np.arange(width) < sizes[:, None]
+    used, inverse = np.unique(columns[mask], return_inverse=True)
+    local = np.zeros_like(columns)
+    local[mask] = inverse
+    names = table.id_array
+    rows = np.arange(count)
+    size_list = sizes.tolist()
+    ranking = names[np.take_along_axis(columns, ranked.ranking(), axis=1)].tolist()
+    chosen = names[columns[rows, ranked.chosen]].tolist()
+    probabilities = ranked.probability().tolist()
+    explored = ranked.explored.tolist()
+    distributions = ranked.distributions.tolist()
+    features = table.features
+    record = batch_record(
+        batch_id=batch_id,
+        member_kind=KIND,
+        point=point,
+        person_id=person_id,
+        page_id=page_id,
+        created_at=created_at,
+        policy=policy_name,
+        model_version=version,
+        context=context,
+        actions=[(table.ids[c], features[c]) for c in used.tolist()],
+        lists=[row[:k] for row, k in zip(local.tolist(), size_list, strict=True)],
+        chosen=[[c] for c in chosen],
+        probabilities=[[p] for p in probabilities],
+        explored=explored,
+        member_context=list(member_context) if member_context is not None else [None] * count,
+        member_extra={
+            "same": {"mode": "live", "slots": 1},
+            "each": {
+                "distribution": [row[:k] for row, k in zip(distributions, size_list, strict=True)],
+                "ranking": [row[:k] for row, k in zip(ranking, size_list, strict=True)],
+            },
+        },
+        member_policy=[None] * count,
+    )
+    result = BatchResult(
+        batch_id,
+        list(ids),
+        chosen,
+        probabilities,
+        explored,
+        ["live"] * count,
         policy_name,
         version,
     )

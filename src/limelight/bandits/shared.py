@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -75,6 +76,11 @@ class ActionTable:
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    @cached_property
+    def id_array(self) -> np.ndarray:
+        """The action ids as an object array (gathered with the same indices as columns)."""
+        return np.array(self.ids, dtype=object)
 
     def columns(self, keys: Sequence[str]) -> tuple[int, ...]:
         """Positions of ``keys`` (cached per key tuple: a title's variants repeat on every page).

@@ -5,6 +5,7 @@ from limelight.decisions.batch import (
     batch_record,
     expand,
     member,
+    member_extras,
     member_id,
     split_member,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "expand",
     "fetch",
     "member",
+    "member_extras",
     "member_id",
     "new_decision_id",
     "resolve",

@@ -19,7 +19,9 @@ Layout of a batch row (``kind`` ``"batch"``; shared columns as for one decision)
   features: artwork ids are per title), each member's candidates as positions in ``actions``;
 - ``chosen`` and ``probabilities``: one list per member;
 - ``extra``: ``{"members": n, "context": [...], "explored": [...], "policy": [...],
-  "extra": [...]}``, one entry per member (``policy`` ``None`` means the row's policy).
+  "extra": [...]}``, one entry per member (``policy`` ``None`` means the row's policy);
+  ``extra["extra"]`` may instead be columnar, ``{"same": {...}, "each": {key: [...]}}``: what
+  every member shares once, and one list per varying key (a page's members are all alike).
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def batch_record(
     probabilities: Sequence[Sequence[float]],
     explored: Sequence[bool],
     member_context: Sequence[Mapping[str, Any] | None],
-    member_extra: Sequence[Mapping[str, Any] | None],
+    member_extra: Sequence[Mapping[str, Any] | None] | Mapping[str, Any],
     member_policy: Sequence[str | None] | None = None,
 ) -> DecisionRecord:
     """One log row for ``len(lists)`` decisions (see the module docstring)."""
@@ -73,7 +75,13 @@ def batch_record(
         ("probabilities", probabilities),
         ("explored", explored),
         ("member_context", member_context),
-        ("member_extra", member_extra),
+        *(() if isinstance(member_extra, Mapping) else (("member_extra", member_extra),)),
+        *(
+            (f"member_extra.each.{key}", column)
+            for key, column in (
+                member_extra.get("each", {}).items() if isinstance(member_extra, Mapping) else ()
+            )
+        ),
     ):
         if len(values) != count:
             raise ValueError(f"{name} has {len(values)} entries for {count} members")
@@ -96,7 +104,9 @@ def batch_record(
             "context": list(member_context),
             "explored": list(explored),
             "policy": list(member_policy) if member_policy is not None else [None] * count,
-            "extra": list(member_extra),
+            "extra": (
+                dict(member_extra) if isinstance(member_extra, Mapping) else list(member_extra)
+            ),
         },
     )
 
@@ -114,7 +124,7 @@ def member(record: DecisionRecord, index: int) -> DecisionRecord | None:
     actions: list[Any] = packed["actions"]
     overlay = extra["context"][index]
     policy = extra["policy"][index]
-    member_extra = extra["extra"][index]
+    member_extra = _extra_of(extra["extra"], index)
     return DecisionRecord(
         decision_id=member_id(record.decision_id, index),
         kind=str(packed["kind"]),
@@ -131,8 +141,25 @@ def member(record: DecisionRecord, index: int) -> DecisionRecord | None:
         policy=record.policy if policy is None else str(policy),
         model_version=record.model_version,
         explored=bool(extra["explored"][index]),
-        extra=None if member_extra is None else dict(member_extra),
+        extra=member_extra,
     )
+
+
+def _extra_of(packed: Any, index: int) -> dict[str, Any] | None:
+    if isinstance(packed, Mapping):  # columnar
+        return {
+            **packed.get("same", {}),
+            **{key: column[index] for key, column in packed.get("each", {}).items()},
+        }
+    found = packed[index]
+    return None if found is None else dict(found)
+
+
+def member_extras(extra: Mapping[str, Any] | None) -> list[dict[str, Any] | None]:
+    """Each member's ``extra`` from a batch row's ``extra`` column (either layout)."""
+    if not extra:
+        return []
+    return [_extra_of(extra["extra"], k) for k in range(int(extra.get("members", 0)))]
 
 
 def members(record: DecisionRecord) -> list[DecisionRecord]:
@@ -165,6 +192,7 @@ __all__ = [
     "expand",
     "member",
     "member_count",
+    "member_extras",
     "member_id",
     "members",
     "split_member",

@@ -122,6 +122,9 @@ class HomeService:
         self.charts = ChartCache(engine.database)
         self.artwork = ArtworkChooser(engine.database, engine.catalog, engine.bandits)
         self.order = RowOrder(engine.database)
+        listeners = getattr(getattr(engine, "ingestor", None), "listeners", None)
+        if isinstance(listeners, list):
+            listeners.append(self.order.on_events)
         self.pool_factor = pool_factor
 
     def home(
@@ -168,6 +171,8 @@ class HomeService:
         page_rows = self._fill(ordered, rows, per_row, inputs, skipped=context.session.skipped)
         self._decorate(page_rows, context, person, opted_out, page_id, snapshot)
         self._log(page_id, person, opted_out, context, drafts, page_rows, label, mood)
+        if not opted_out:
+            self.order.served(person.person_id, [row["type"] for row in page_rows])
         return {
             "page_id": page_id,
             "user_id": user_id,

@@ -11,22 +11,26 @@ everyone's rate towards the average over families (``global_prior``). The score 
 builder's prior times ``rate / average``; pinned rows (continue watching, a chosen mood) stay
 on top. Families: the type up to its first ``:`` (``genre:Comedy`` -> ``genre``).
 
-What is read: the person's last ``pages`` page decisions (kind ``page``; extra ``tiles`` map a
-tile's decision id to its row) and their click and play events since; everyone's from the last
-``global_pages`` pages, cached for ``refresh_s``. Decisions still in the log's write buffer
-(0.2 s) are not counted yet.
+What is read: the person's last ``pages`` page decisions (kind ``page``) and their click and
+play events since, joined to the tiles' artwork decisions (whose logged context names the row);
+everyone's from the last ``global_pages`` pages. Both are cached for ``refresh_s``: the
+person's counts gain each page this process serves at once and are read again after one of
+their clicks (or after ``refresh_s``, for what other processes served). Decisions still in the
+log's write buffer (0.2 s) are not counted yet.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, select
 
 from limelight.decisions import resolve
+from limelight.events.model import Event
 from limelight.pages.rows import Draft
 from limelight.storage.database import Database
 from limelight.storage.schema import decisions, events
@@ -138,6 +142,11 @@ class RowOrder:
         self._global: Counts | None = None
         self._global_at = 0.0
         self._lock = threading.Lock()
+        #: Per person: (read at, counts), most recent last. Read from the database at most
+        #: every ``refresh_s`` (other processes' pages and clicks arrive then); this process's
+        #: own pages are added as they are served, and its own clicks drop the entry.
+        self._people: OrderedDict[str, tuple[float, Counts]] = OrderedDict()
+        self.max_people = 100_000
 
     def everyone(self) -> Counts:
         now = time.monotonic()
@@ -149,17 +158,44 @@ class RowOrder:
 
     def invalidate(self) -> None:
         self._global = None
+        self._people.clear()
+
+    def person(self, person_id: str) -> Counts:
+        """The person's counts (see ``_people``)."""
+        now = time.monotonic()
+        found = self._people.get(person_id)
+        if found is not None and now - found[0] <= self.refresh_s:
+            return found[1]
+        counts = count(self.database, person_id=person_id, pages=self.pages)
+        with self._lock:
+            self._people[person_id] = (now, counts)
+            self._people.move_to_end(person_id)
+            while len(self._people) > self.max_people:
+                self._people.popitem(last=False)
+        return counts
+
+    def served(self, person_id: str, row_types: Sequence[str]) -> None:
+        """Count a page this process just served for the person."""
+        found = self._people.get(person_id)
+        if found is not None:
+            shown = dict(found[1].shown)
+            for name in {family(kind) for kind in row_types}:
+                shown[name] = shown.get(name, 0) + 1
+            self._people[person_id] = (found[0], Counts(shown, found[1].clicked))
+
+    def on_events(self, batch: Sequence[Event]) -> None:
+        """Ingest listener: a person's click or play on a served tile drops their counts, so
+        the next page reads them afresh (never raises: the events are already stored)."""
+        for event in batch:
+            if event.decision_id is not None and event.type in ENGAGED:
+                self._people.pop(event.person_id, None)
 
     def scores(self, drafts: Sequence[Draft], person_id: str | None) -> dict[str, float]:
         """Each draft's score (prior x relative engagement); higher comes first."""
         everyone = self.everyone()
         total_shown = sum(everyone.shown.values())
         average = (sum(everyone.clicked.values()) + 1.0) / (total_shown + 10.0)
-        mine = (
-            count(self.database, person_id=person_id, pages=self.pages)
-            if person_id is not None
-            else Counts({}, {})
-        )
+        mine = self.person(person_id) if person_id is not None else Counts({}, {})
         out = {}
         for draft in drafts:
             name = family(draft.type)
