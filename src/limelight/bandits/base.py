@@ -35,8 +35,11 @@ is exact for the distribution the action was really drawn from.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
+from math import isfinite
 from typing import Any, ClassVar, TypeAlias
 
 import numpy as np
@@ -142,14 +145,16 @@ class Policy(ABC):
         scores, proposed = self._propose(context, candidates)
         probabilities = apply_floor(proposed, self.min_probability)
         index = self._draw(probabilities)
-        order = sorted(range(len(candidates)), key=lambda i: (i != index, -scores[i], i))
         ids = [action.id for action in candidates]
+        floats = probabilities.tolist()
+        estimates = scores.tolist()
+        order = sorted(range(len(ids)), key=lambda i: (i != index, -estimates[i], i))
         return Decision(
             chosen=ids[index],
-            probability=float(probabilities[index]),
-            ranking=tuple(ids[i] for i in order),
-            probabilities={ids[i]: float(p) for i, p in enumerate(probabilities)},
-            scores={ids[i]: float(s) for i, s in enumerate(scores)},
+            probability=floats[index],
+            ranking=tuple([ids[i] for i in order]),
+            probabilities=dict(zip(ids, floats, strict=True)),
+            scores=dict(zip(ids, estimates, strict=True)),
             explored=self._explored(scores, index),
             policy=self.name,
         )
@@ -226,14 +231,20 @@ class Policy(ABC):
     # -- helpers ----------------------------------------------------------------------------
 
     def _draw(self, probabilities: np.ndarray) -> int:
-        cumulative = np.cumsum(probabilities)
-        position = int(np.searchsorted(cumulative, self._rng.random() * cumulative[-1], "right"))
-        return min(position, int(probabilities.shape[0]) - 1)
+        """Inverse CDF: the first action whose cumulative probability exceeds ``u * total``.
+
+        In Python floats (the same sequential sums and product as ``np.cumsum`` and
+        ``np.searchsorted(..., "right")``, so the same pick): for a handful of candidates the
+        array calls would cost more than the arithmetic.
+        """
+        cumulative = list(accumulate(probabilities.tolist()))
+        position = bisect_right(cumulative, self._rng.random() * cumulative[-1])
+        return min(position, len(cumulative) - 1)
 
 
 def check_feedback(reward: float, probability: float) -> None:
     """Reject rewards and probabilities that would corrupt a model silently."""
-    if not np.isfinite(reward):
+    if not isfinite(reward):
         raise InvalidInput("reward must be a finite number", field="reward")
     if not 0.0 < probability <= 1.0:
         raise InvalidInput("probability must be in (0, 1]", field="probability")

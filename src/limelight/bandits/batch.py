@@ -32,6 +32,7 @@ from limelight.bandits.base import Action, Features, Policy, apply_floor
 from limelight.bandits.features import BIAS, FeatureSpace, Vocabulary, terms
 from limelight.bandits.linear import LinearScorer
 from limelight.bandits.policies import EpsilonGreedy, LinearThompson, LinUCB, Softmax, UniformRandom
+from limelight.bandits.policies.thompson import difference_map
 
 #: Below this many decisions, feature rows are built term by term (array set-up would cost more
 #: than it saves); the numbers are the same either way.
@@ -443,9 +444,9 @@ def _thompson(
 
     The generator is read decision by decision exactly as ``rank`` reads it (the Monte Carlo
     normals of a decision with more than two candidates, then its slot draws), and kept; the
-    arithmetic on those numbers (Cholesky factors, sampled scores, argmax counts) is then done
-    for all decisions at once. Two candidates use the closed form, as ``best_probabilities``
-    does, and read nothing from the generator.
+    arithmetic on those numbers (the factors of ``difference_map``, sampled scores, argmax
+    counts) is then done for all decisions at once. Two candidates use the closed form, as
+    ``best_probabilities`` does, and read nothing from the generator.
     """
     means, covariances = _thompson_inputs(policy, contexts, action_lists, sizes)
     width = int(sizes.max())
@@ -457,20 +458,21 @@ def _thompson(
         if k <= 2:
             proposals[i, :k] = policy.best_probabilities(means[i, :k], scale * covariances[i])
         else:
-            sampled.append((i, policy._rng.standard_normal((policy.n_draws, k))))
+            sampled.append((i, policy._rng.standard_normal((policy.n_draws, k - 1))))
         draws.append(policy._rng.random(int(slots[i])))
     if sampled:
         rows = np.array([i for i, _ in sampled])
-        factors = np.tile(np.eye(width), (rows.shape[0], 1, 1))
-        normals = np.zeros((rows.shape[0], policy.n_draws, width))
+        mixings = np.zeros((rows.shape[0], width - 1, width))
+        shifts = np.full((rows.shape[0], width), -np.inf)  # padding never wins the argmax
+        normals = np.zeros((rows.shape[0], policy.n_draws, width - 1))
         for j, (i, noise) in enumerate(sampled):
-            k = noise.shape[1]
-            covariance = scale * covariances[i]
-            jitter = 1e-12 * max(float(np.trace(covariance)) / k, 1e-12)
-            factors[j, :k, :k] = covariance + jitter * np.eye(k)
-            normals[j, :, :k] = noise
-        lower = np.linalg.cholesky(factors)
-        scores = means[rows][:, None, :] + normals @ np.swapaxes(lower, 1, 2)
+            k = noise.shape[1] + 1
+            mixing, shift = difference_map(means[i, :k], scale * covariances[i])
+            mixings[j, : k - 1, :k] = mixing
+            shifts[j, :k] = shift
+            normals[j, :, : k - 1] = noise
+        scores = normals @ mixings
+        scores += shifts[:, None, :]
         best = scores.argmax(axis=2) + (np.arange(rows.shape[0]) * width)[:, None]
         counts = np.bincount(best.ravel(), minlength=rows.shape[0] * width)
         proposals[rows] = counts.reshape(rows.shape[0], width) / policy.n_draws

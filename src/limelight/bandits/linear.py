@@ -2,9 +2,9 @@
 policies.
 
 Why keep the inverse: every decision needs ``x' A^-1 x`` for each candidate, so the inverse is
-kept up to date with the Sherman-Morrison rank-one formula (``O(d^2)`` per update) rather than
-solved afresh. Columns added by a growing vocabulary extend ``A^-1`` with ``1/ridge`` on the
-diagonal, which is exact because no earlier vector used them.
+kept up to date with the Sherman-Morrison rank-one formula (``O(d^2)`` per update, in one pass
+over the matrix) rather than solved afresh. Columns added by a growing vocabulary extend ``A^-1``
+with ``1/ridge`` on the diagonal, which is exact because no earlier vector used them.
 """
 
 from __future__ import annotations
@@ -12,9 +12,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.linalg import blas
 
 from limelight.bandits.base import Action, Features, State
 from limelight.bandits.features import FeatureSpace
+
+#: How often (in updates) ``Ridge`` averages ``A^-1`` with its transpose against rounding drift.
+SYMMETRIZE_EVERY = 256
+
+
+def _rank_one(matrix: np.ndarray, vector: np.ndarray, alpha: float) -> np.ndarray:
+    """``matrix + alpha * vector vector'``, in place for a C-ordered float64 ``matrix``.
+
+    BLAS works on Fortran order; the transpose of a C-ordered matrix is one, without a copy.
+    """
+    updated: np.ndarray = blas.dger(alpha, vector, vector, a=matrix.T, overwrite_a=True).T
+    return updated
 
 
 class Ridge:
@@ -69,15 +82,34 @@ class Ridge:
         return result
 
     def update(self, x: np.ndarray, reward: float) -> None:
-        """Sherman-Morrison: ``A^-1 <- A^-1 - (A^-1 x)(A^-1 x)' / (1 + x' A^-1 x)``."""
+        """Sherman-Morrison: ``A^-1 <- A^-1 - (A^-1 x)(A^-1 x)' / (1 + x' A^-1 x)``.
+
+        ``x`` is sparse (one-hot terms), so ``A^-1 x`` reads only the rows of its non-zero
+        entries (``A^-1`` is symmetric), and the rank-one correction is applied in place in one
+        pass (BLAS ``dger``) instead of building a ``d x d`` outer product. ``theta`` follows
+        by the recursive least-squares step ``theta += A'^-1 x (r - x' theta)``, with
+        ``A'^-1 x = A^-1 x / (1 + x' A^-1 x)``. Rounding is not symmetric term by term and
+        accumulates in the recursion, so every ``SYMMETRIZE_EVERY`` updates ``A^-1`` is averaged
+        with its transpose and ``theta`` recomputed as ``A^-1 b``.
+        """
         self.grow(x.shape[0])
-        if x.shape[0] < self.size:
-            x = np.concatenate([x, np.zeros(self.size - x.shape[0])])
-        projected = self.inverse @ x
-        self.inverse -= np.outer(projected, projected) / (1.0 + x @ projected)
-        self.target += reward * x
-        self.theta = self.inverse @ self.target
+        nonzero = np.flatnonzero(x)
         self.count += 1
+        if not nonzero.shape[0]:  # an all-zero row changes nothing
+            return
+        values = x[nonzero]
+        projected = values @ self.inverse[nonzero]
+        denominator = 1.0 + float(values @ projected[nonzero])
+        error = reward - float(values @ self.theta[nonzero])
+        self.inverse = _rank_one(self.inverse, projected, -1.0 / denominator)
+        self.target[nonzero] += reward * values
+        if self.count % SYMMETRIZE_EVERY == 0:
+            symmetric = self.inverse + self.inverse.T
+            symmetric *= 0.5
+            self.inverse = symmetric
+            self.theta = self.inverse @ self.target
+        else:  # the new A^-1 (b + r x), without a d x d product: A'^-1 x = A^-1 x / denominator
+            self.theta += projected * (error / denominator)
 
     def state(self) -> State:
         return {
