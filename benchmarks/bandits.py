@@ -35,6 +35,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: threads on
 
 import gc
 import importlib
+import random
 import socket
 import statistics
 import subprocess
@@ -111,16 +112,24 @@ def play_raw_vw(rounds: list[Round], seed: int = 1) -> tuple[float, float]:
     workspace = vw.Workspace(
         "--cb_explore_adf --epsilon 0.05 -q ca --cb_type mtr --quiet --random_seed 1"
     )
-    rng = np.random.default_rng(seed)
+    rng = random.Random(seed)
     expected = np.zeros(len(rounds))
     start = time.perf_counter()
     for step, situation in enumerate(rounds):
+        # As lean as a caller can be: the example text built once (the label goes on the
+        # chosen action's line for learning), the draw an inverse-CDF pick in plain floats.
         lines = VowpalWabbit.example(situation.context, situation.actions, {})
-        pmf = np.asarray(workspace.predict(lines))
-        index = int(rng.choice(len(pmf), p=pmf / pmf.sum()))
+        pmf = workspace.predict(lines)
+        point = rng.random() * sum(pmf)
+        index, total = len(pmf) - 1, 0.0
+        for position, mass in enumerate(pmf):
+            total += mass
+            if point < total:
+                index = position
+                break
         click = float(situation.draw < situation.probabilities[index])
-        label = {index: f"0:{-click!r}:{float(pmf[index])!r}"}
-        workspace.learn(VowpalWabbit.example(situation.context, situation.actions, label))
+        lines[index + 1] = f"0:{-click!r}:{float(pmf[index])!r} {lines[index + 1]}"
+        workspace.learn(lines)
         expected[step] = situation.probabilities[index]
     seconds = time.perf_counter() - start
     workspace.finish()

@@ -458,7 +458,7 @@ def _thompson(
         if k <= 2:
             proposals[i, :k] = policy.best_probabilities(means[i, :k], scale * covariances[i])
         else:
-            sampled.append((i, policy._rng.standard_normal((policy.n_draws, k - 1))))
+            sampled.append((i, policy.normals(k - 1)))
         draws.append(policy._rng.random(int(slots[i])))
     if sampled:
         rows = np.array([i for i, _ in sampled])

@@ -12,7 +12,14 @@ used, whatever the accuracy of the computation:
   probability is at most ``0.5 / sqrt(n_draws)``, about 0.016), vectorized in ``K`` dimensions
   so the cost does not depend on the feature count. Only the differences to the first
   candidate's score decide the argmax, so each draw takes ``K - 1`` normals, not ``K``
-  (see ``difference_map``); generating them is most of a decision's cost.
+  (see ``difference_map``).
+
+Common random numbers: the ``n_draws`` standard normals are drawn afresh every ``reuse``
+decisions (default 16) and shared by the decisions in between. Generating them was most of a
+decision's cost; sharing them makes the Monte Carlo errors of neighbouring decisions alike
+instead of independent, and changes nothing else: each estimate is still unbiased, each action
+is still drawn with a fresh uniform from the distribution computed, and that distribution is
+still what is logged. ``reuse=1`` draws new normals for every decision.
 
 Drawing from the computed distribution is itself a valid Thompson-style policy: it chooses each
 action with (an estimate of) the probability that the action is the best under the posterior.
@@ -27,8 +34,9 @@ from typing import Any
 import numpy as np
 from scipy.linalg import lapack
 
-from limelight.bandits.base import Action, Features, RandomState
+from limelight.bandits.base import Action, Features, RandomState, State
 from limelight.bandits.policies._linear import LinearPolicy
+from limelight.bandits.state import rng_from_state, rng_to_state
 from limelight.errors import InvalidInput
 
 
@@ -55,6 +63,7 @@ class LinearThompson(LinearPolicy):
         scale: float = 0.15,
         *,
         n_draws: int = 1000,
+        reuse: int = 16,
         shared: bool = False,
         ridge: float = 1.0,
         max_features: int = 4096,
@@ -72,11 +81,57 @@ class LinearThompson(LinearPolicy):
             raise InvalidInput("scale must not be negative", field="scale")
         if n_draws < 1:
             raise InvalidInput("n_draws must be positive", field="n_draws")
+        if reuse < 1:
+            raise InvalidInput("reuse must be positive", field="reuse")
         self.scale = scale
         self.n_draws = n_draws
+        self.reuse = reuse
+        self._pool: np.ndarray | None = None
+        self._pool_origin: State | None = None
+        self._uses = 0
 
     def params(self) -> dict[str, Any]:
-        return {"scale": self.scale, "n_draws": self.n_draws, **super().params()}
+        return {
+            "scale": self.scale,
+            "n_draws": self.n_draws,
+            "reuse": self.reuse,
+            **super().params(),
+        }
+
+    def normals(self, width: int) -> np.ndarray:
+        """``n_draws x width`` standard normals for one decision (see "common random numbers"
+        in the module docstring); ``rank`` and ``rank_many`` read them in the same order."""
+        pool = self._pool
+        if pool is None or self._uses >= self.reuse or pool.shape[1] < width:
+            self._pool_origin = rng_to_state(self._rng)
+            pool = self._pool = self._rng.standard_normal((self.n_draws, max(width, 3)))
+            self._uses = 0
+        self._uses += 1
+        return pool[:, :width]
+
+    def _model_state(self) -> State:
+        """The ridge models, and where the current normals came from: a restored policy then
+        regenerates the same normals and goes on exactly as this one would."""
+        found = dict(super()._model_state())
+        if self._pool is not None and self._pool_origin is not None:
+            found["normals"] = {
+                "origin": self._pool_origin,
+                "width": int(self._pool.shape[1]),
+                "uses": self._uses,
+            }
+        return found
+
+    def _load_model(self, model: State) -> None:
+        model = dict(model)
+        normals = model.pop("normals", None)
+        super()._load_model(model)
+        self._pool, self._pool_origin, self._uses = None, None, 0
+        if isinstance(normals, dict):
+            origin = normals["origin"]
+            width = int(normals["width"])
+            self._pool = rng_from_state(origin).standard_normal((self.n_draws, width))
+            self._pool_origin = origin
+            self._uses = int(normals["uses"])
 
     def _propose(
         self, context: Features, actions: Sequence[Action]
@@ -98,7 +153,7 @@ class LinearThompson(LinearPolicy):
                 first = _normal_cdf(float(means[0] - means[1]) / sqrt(spread))
             return np.array([first, 1.0 - first])
         mixing, shift = difference_map(means, covariance)
-        scores = self._rng.standard_normal((self.n_draws, size - 1)) @ mixing
+        scores = self.normals(size - 1) @ mixing
         scores += shift
         counts = np.bincount(scores.argmax(axis=1), minlength=size)
         probabilities: np.ndarray = counts / self.n_draws
