@@ -1,7 +1,8 @@
 """Home page serving: saturation and open-loop latency of ``GET /v1/users/{id}/home`` over HTTP,
 and a seeded simulated comparison of personalized vs popularity-only home click-through.
 
-Serving: MovieLens-100K in a SQLite data dir, one uvicorn worker (a subprocess), load from a
+Serving: MovieLens-100K in a SQLite data dir with the models trained (as the demo leaves it),
+one uvicorn worker (a subprocess), load from a
 separate process (this file run with ``--load``: an asyncio HTTP/1.1 keep-alive client; wrk is
 not installed here). Pages are 10 rows x 20 items with every tile's artwork decided by the
 ``artwork`` point (one ``decide_many`` per page), cycling through the 943 users.
@@ -152,14 +153,18 @@ def run_load(port: int, paths: list[str], mode: str, seconds: float, **extra: An
 
 
 def prepare(data_dir: Path) -> None:
+    """MovieLens-100K loaded and the recommendation models trained, as the demo leaves it (a
+    server without a model answers top picks from the live charts instead, which is cheaper)."""
     from limelight import Engine, Settings
     from limelight.datasets import movielens
+    from limelight.recommend.training import TrainingConfig
 
     if (data_dir / "prepared").exists():
         return
     folder = movielens.fetch(Path("~/.cache/limelight-test-data").expanduser())
     with Engine(Settings(data_dir=data_dir)) as engine:
         movielens.load(engine, movielens.read(folder))
+        engine.train(TrainingConfig(validate=False))
     (data_dir / "prepared").write_text("ok")
 
 

@@ -204,11 +204,13 @@ def top_picks(inputs: Inputs, rec: RecommendationService) -> Draft | None:
     """The ranked recommendations, with the service's reasons (they name seed titles)."""
     if not inputs.personal or not inputs.person.history:
         return None
-    answer = rec.recommend(
+    answer = rec.recommend(  # the page logs what it serves: no list of its own in the log
         inputs.person.user_id,
         n=min(inputs.pool, 500),
         device=inputs.context.device,
         at=inputs.context.at,
+        person=inputs.person,
+        log=False,
     )
     items = [(r.item_id, r.reason_text) for r in answer.items]
     if not items:
@@ -219,7 +221,6 @@ def top_picks(inputs: Inputs, rec: RecommendationService) -> Draft | None:
         "Ranked for you from everything you watched, by the recommendation model.",
         items,
         prior=0.9,
-        extra={"decision_id": answer.decision_id},
     )
 
 
@@ -232,7 +233,7 @@ def because_you_watched(inputs: Inputs, rec: RecommendationService) -> list[Draf
         name = inputs.snapshot.title(seed)
         if name is None:
             continue
-        similar = rec.similar(seed, n=min(inputs.pool, 500), at=inputs.context.at)
+        similar = rec.similar(seed, n=min(inputs.pool, 500), at=inputs.context.at, log=False)
         keep = set(_fresh(inputs, similar.item_ids))
         items = [
             (r.item_id, f"Because you watched {name}") for r in similar.items if r.item_id in keep

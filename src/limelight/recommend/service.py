@@ -158,15 +158,21 @@ class RecommendationService:
         device: str | None = None,
         at: float | None = None,
         diversity: float | None = None,
+        person: Person | None = None,
+        log: bool = True,
     ) -> RecommendationList:
-        """The list for ``user_id`` (see the module docstring); never fails for a cold start."""
+        """The list for ``user_id`` (see the module docstring); never fails for a cold start.
+
+        A caller that has just read the person (``read_person``) may pass it; one that logs
+        what it serves itself (a home page logs the page) passes ``log=False``."""
         diversity = self.diversity if diversity is None else float(diversity)
         _check(n, diversity)
         at = time.time() if at is None else float(at)
         model = self.live.get()
         snapshot = self.catalog_view.get()
-        with self.database.read() as connection:
-            person = read_person(connection, self.identity, user_id)
+        if person is None:
+            with self.database.read() as connection:
+                person = read_person(connection, self.identity, user_id)
         opted_out = person.opted_out
         request = Request(
             n=n,
@@ -214,16 +220,17 @@ class RecommendationService:
             continue_watching=continuing,
             context=context,
         )
-        self._log(
-            answer.decision_id,
-            "recommendations",
-            person.person_id,
-            items,
-            candidates,
-            context,
-            policy,
-            version,
-        )
+        if log:
+            self._log(
+                answer.decision_id,
+                "recommendations",
+                person.person_id,
+                items,
+                candidates,
+                context,
+                policy,
+                version,
+            )
         return answer
 
     def _explainer(self, model: TrainedModel) -> Explainer:
@@ -416,7 +423,9 @@ class RecommendationService:
 
     # ------------------------------------------------------------------ similar titles
 
-    def similar(self, item_id: str, n: int = 10, *, at: float | None = None) -> SimilarList:
+    def similar(
+        self, item_id: str, n: int = 10, *, at: float | None = None, log: bool = True
+    ) -> SimilarList:
         """Titles like ``item_id``: the item-item model's neighbours, topped up (or, for a
         title the model has not seen, replaced) by genre overlap; unavailable titles dropped.
         Raises :class:`UnknownItem` only for an id neither the model nor the catalogue knows."""
@@ -430,13 +439,13 @@ class RecommendationService:
         candidates: list[str] = []
         known = model is not None and item_id in model.interactions.item_index
         if model is not None and known:
-            log = model.interactions
-            if log.item_counts[log.item_index[item_id]] > 0:
+            interactions = model.interactions
+            if interactions.item_counts[interactions.item_index[item_id]] > 0:
                 found = model.ranker.similar_items(item_id, n=request.pool)
-                aligned = snapshot.align(model.version, log.item_ids)
+                aligned = snapshot.align(model.version, interactions.item_ids)
                 picked = select(
-                    log.item_ids,
-                    log.item_index,
+                    interactions.item_ids,
+                    interactions.item_index,
                     aligned,
                     found.indices[0],
                     found.scores[0],
@@ -445,9 +454,9 @@ class RecommendationService:
                 name = title or item_id
                 reason = Reason(why.SIMILAR, f"Similar to {name}", item_id)
                 items = self._items(
-                    log.item_ids, picked, [reason] * picked.positions.size, snapshot
+                    interactions.item_ids, picked, [reason] * picked.positions.size, snapshot
                 )
-                candidates = [log.item_ids[int(i)] for i in picked.candidates]
+                candidates = [interactions.item_ids[int(i)] for i in picked.candidates]
         if title is None and not known:
             raise UnknownItem(f"no item {item_id!r} in the catalogue or the model", field="item_id")
         if len(items) < n and title is not None:
@@ -457,6 +466,8 @@ class RecommendationService:
         version = None if model is None else model.version
         answer = SimilarList(new_decision_id("sim"), item_id, version, items)
         context = {"item_id": item_id, "at": at, "n": n}
+        if not log:
+            return answer
         self._log(
             answer.decision_id,
             "similar",
