@@ -2,7 +2,7 @@
 and a seeded simulated comparison of personalized vs popularity-only home click-through.
 
 Serving: MovieLens-100K in a SQLite data dir with the models trained (as the demo leaves it),
-one uvicorn worker (a subprocess), load from a
+served by ``limelight serve`` (one uvicorn worker, a subprocess), load from a
 separate process (this file run with ``--load``: an asyncio HTTP/1.1 keep-alive client; wrk is
 not installed here). Pages are 10 rows x 20 items with every tile's artwork decided by the
 ``artwork`` point (one ``decide_many`` per page), cycling through the 943 users.
@@ -176,24 +176,12 @@ def serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
     env["LIMELIGHT_DATA_DIR"] = str(data_dir)
     env["LIMELIGHT_API_KEYS"] = json.dumps([{"key": KEY, "scopes": ["read"], "name": "bench"}])
     env["OPENBLAS_NUM_THREADS"] = "1"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "limelight.api.app:app_from_env",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--timeout-keep-alive",
-            "120",
-            "--workers",
-            "1",
-        ],
+    process = subprocess.Popen(  # as users run it: `limelight serve` (one worker)
+        [sys.executable, "-m", "limelight", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     import httpx
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from limelight.decisions.record import DecisionRecord
+from limelight.decisions.record import DecisionRecord, Packed
 
 BATCH_KIND = "batch"
 SEPARATOR = "~"
@@ -85,38 +85,44 @@ def batch_record(
     ):
         if len(values) != count:
             raise ValueError(f"{name} has {len(values)} entries for {count} members")
+    # Packed: a page's members are thousands of small lists (see ``Packed``).
     return DecisionRecord(
         decision_id=batch_id,
         kind=BATCH_KIND,
         point=point,
         person_id=person_id,
-        chosen=list(chosen),
+        chosen=Packed(chosen),  # type: ignore[arg-type]
         created_at=created_at,
         context=dict(context),
-        candidates={"kind": member_kind, "actions": list(actions), "lists": list(lists)},
+        candidates=Packed({"kind": member_kind, "actions": actions, "lists": lists}),
         page_id=page_id,
-        probabilities=list(probabilities),
+        probabilities=Packed(probabilities),  # type: ignore[arg-type]
         policy=policy,
         model_version=model_version,
         explored=None,
-        extra={
-            "members": count,
-            "context": list(member_context),
-            "explored": list(explored),
-            "policy": list(member_policy) if member_policy is not None else [None] * count,
-            "extra": (
-                dict(member_extra) if isinstance(member_extra, Mapping) else list(member_extra)
-            ),
-        },
+        extra=Packed(
+            {
+                "members": count,
+                "context": list(member_context),
+                "explored": list(explored),
+                "policy": list(member_policy) if member_policy is not None else [None] * count,
+                "extra": (
+                    dict(member_extra) if isinstance(member_extra, Mapping) else list(member_extra)
+                ),
+            }
+        ),  # type: ignore[arg-type]
     )
 
 
 def member_count(record: DecisionRecord) -> int:
-    return int((record.extra or {}).get("members", 0)) if record.kind == BATCH_KIND else 0
+    if record.kind != BATCH_KIND:
+        return 0
+    return int((record.unpacked().extra or {}).get("members", 0))
 
 
 def member(record: DecisionRecord, index: int) -> DecisionRecord | None:
     """Member ``index`` of a batch row, as the decision it stands for (None when out of range)."""
+    record = record.unpacked()
     if record.kind != BATCH_KIND or not 0 <= index < member_count(record):
         return None
     packed: Any = record.candidates
@@ -164,6 +170,7 @@ def member_extras(extra: Mapping[str, Any] | None) -> list[dict[str, Any] | None
 
 def members(record: DecisionRecord) -> list[DecisionRecord]:
     """Every member of a batch row, in order."""
+    record = record.unpacked()
     found = (member(record, k) for k in range(member_count(record)))
     return [m for m in found if m is not None]
 
@@ -181,7 +188,7 @@ def expand(records: Iterable[DecisionRecord], kind: str) -> list[DecisionRecord]
 
 
 def _member_kind(record: DecisionRecord) -> str | None:
-    packed: Any = record.candidates
+    packed: Any = record.unpacked().candidates
     return str(packed.get("kind")) if isinstance(packed, Mapping) else None
 
 

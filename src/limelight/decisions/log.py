@@ -173,7 +173,7 @@ class DecisionLog:
         with self._lock:
             for decision_id in decision_ids:
                 if decision_id in self._buffer:
-                    found[decision_id] = self._buffer[decision_id]
+                    found[decision_id] = self._buffer[decision_id].unpacked()
         missing = [d for d in decision_ids if d not in found]
         if missing:
             with self.database.read() as connection:
@@ -191,7 +191,9 @@ class DecisionLog:
         exported = rows(connection.execute(query))
         with self._lock:
             exported += [
-                r.as_row() for r in self._buffer.values() if r.person_id in identity.person_ids
+                r.unpacked().as_row()
+                for r in self._buffer.values()
+                if r.person_id in identity.person_ids
             ]
         return exported
 

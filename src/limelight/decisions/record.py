@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 #: Random bits for ids: seeded from the system once (and again in a forked child, which would
 #: otherwise repeat its parent's sequence); a ``getrandom`` call per id cost more than the rest
 #: of making one. Ids need to be unique, not secret.
@@ -19,6 +21,29 @@ def new_decision_id(prefix: str = "d") -> str:
     """A unique, roughly time-ordered id (keeps the primary-key index append-mostly): the time
     in microseconds, then 48 random bits."""
     return f"{prefix}_{time.time_ns() // 1000:x}{_bits.getrandbits(48):012x}"
+
+
+class Packed:
+    """A field's value already serialized (JSON bytes), for records waiting in the log's buffer.
+
+    Why: a page's records hold thousands of small lists (every tile's candidates, distribution
+    and ranking); kept as Python objects until the next flush they are what the garbage
+    collector walks, tens of milliseconds at a time on a busy server. As bytes they are one
+    object; the table gets them as they are (``orjson.Fragment``), and a reader of the buffer
+    gets them decoded (``DecisionRecord.unpacked``).
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, value: Any) -> None:
+        self.data = orjson.dumps(value)
+
+    def value(self) -> Any:
+        return orjson.loads(self.data)
+
+
+def _plain(value: Any) -> Any:
+    return value.value() if isinstance(value, Packed) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +71,24 @@ class DecisionRecord:
     extra: dict[str, Any] | None = None
 
     def as_row(self) -> dict[str, Any]:
+        """The table row (``Packed`` fields as raw JSON fragments)."""
         # Shallow on purpose: dataclasses.asdict deep-copies every context and candidate, which
         # cost ~0.1 ms a record while holding the GIL in the flush thread.
-        return {name: getattr(self, name) for name in self.__slots__}
+        row = {name: getattr(self, name) for name in self.__slots__}
+        for name, value in row.items():
+            if isinstance(value, Packed):
+                row[name] = orjson.Fragment(value.data)
+        return row
+
+    def unpacked(self) -> DecisionRecord:
+        """This record with every ``Packed`` field decoded (itself when there is none)."""
+        if not any(isinstance(getattr(self, name), Packed) for name in self.__slots__):
+            return self
+        return DecisionRecord(**{name: _plain(getattr(self, name)) for name in self.__slots__})
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> DecisionRecord:
         return cls(**{name: row[name] for name in cls.__slots__})
 
 
-__all__ = ["DecisionRecord", "new_decision_id"]
+__all__ = ["DecisionRecord", "Packed", "new_decision_id"]
