@@ -445,8 +445,9 @@ def _thompson(
     The generator is read decision by decision exactly as ``rank`` reads it (the Monte Carlo
     normals of a decision with more than two candidates, then its slot draws), and kept; the
     arithmetic on those numbers (the factors of ``difference_map``, sampled scores, argmax
-    counts) is then done for all decisions at once. Two candidates use the closed form, as
-    ``best_probabilities`` does, and read nothing from the generator.
+    counts) is then done for all decisions at once. Two candidates use the closed form and a
+    clear winner its shortcut, as ``best_probabilities`` does, and read nothing from the
+    generator.
     """
     means, covariances = _thompson_inputs(policy, contexts, action_lists, sizes)
     width = int(sizes.max())
@@ -455,8 +456,9 @@ def _thompson(
     draws: list[np.ndarray] = []
     scale = policy.scale**2
     for i, k in enumerate(sizes.tolist()):
-        if k <= 2:
-            proposals[i, :k] = policy.best_probabilities(means[i, :k], scale * covariances[i])
+        covariance = scale * covariances[i]
+        if k <= 2 or policy.clear_winner(means[i, :k], covariance) is not None:
+            proposals[i, :k] = policy.best_probabilities(means[i, :k], covariance)
         else:
             sampled.append((i, policy.normals(k - 1)))
         draws.append(policy._rng.random(int(slots[i])))
