@@ -190,3 +190,27 @@ def test_batch_inputs_are_checked(engine: Engine) -> None:
     with pytest.raises(InvalidInput):
         service.decide_batch("artwork", {"device": ["tv"]}, table, lists)  # type: ignore[dict-item]
     assert count(engine, decisions) == 0  # nothing refused was logged
+
+
+def test_an_extended_table_derives_what_a_fresh_one_does() -> None:
+    """Tables grow a few titles at a time; their per-point data is extended, not recomputed,
+    and must equal a table built at once."""
+    whole, _ = catalogue(12)
+    entries = list(
+        zip(
+            whole.keys,
+            (Action(i, dict(f)) for i, f in zip(whole.ids, whole.features, strict=True)),
+            strict=True,
+        )
+    )
+    grown = ActionTable.build(entries[:5])
+    grown.derived(("artwork", 1), dict)
+    for cut in (5, 9, 20, len(entries)):
+        previous = grown
+        grown = grown.extended(entries[len(previous) : cut])
+        if cut in (9, len(entries)):
+            grown.derived(("artwork", 1), dict)  # some tables are used, some skipped
+    fresh = ActionTable.build(entries)
+    mine, theirs = grown.derived(("artwork", 1), dict), fresh.derived(("artwork", 1), dict)
+    assert mine.selected == theirs.selected and mine.unique == theirs.unique
+    np.testing.assert_array_equal(mine.signatures, theirs.signatures)

@@ -43,6 +43,9 @@ class ActionTable:
     index: dict[str, int]
     _derived: dict[tuple[str, int], _Derived] = field(default_factory=dict, repr=False)
     _columns: dict[tuple[str, ...], tuple[int, ...]] = field(default_factory=dict, repr=False)
+    #: The table this one extends: its derived data is extended, not recomputed (a catalogue's
+    #: variants arrive a few titles at a time while pages warm up).
+    _parent: ActionTable | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, entries: Iterable[tuple[str, Action]]) -> ActionTable:
@@ -72,7 +75,9 @@ class ActionTable:
             keys.append(key)
             ids.append(action.id)
             features.append(dict(action.features))
-        return ActionTable(tuple(keys), tuple(ids), tuple(features), index)
+        return ActionTable(
+            tuple(keys), tuple(ids), tuple(features), index, _parent=self if self.keys else None
+        )
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -103,21 +108,39 @@ class ActionTable:
         configuration ``key`` (name, revision); ``select`` is the point's ``action_of``."""
         found = self._derived.get(key)
         if found is None:
-            selected = [select(f) for f in self.features]
-            signature_of: dict[tuple[Any, ...], int] = {}
-            signatures = np.empty(len(selected), dtype=np.intp)
-            unique: list[dict[str, FeatureValue]] = []
-            for position, chosen in enumerate(selected):
+            parent = self._parent
+            base = parent._derived.get(key) if parent is not None else None
+            start = 0 if base is None or parent is None else len(parent)
+            selected = [] if base is None else list(base.selected)
+            signature_of = {} if base is None else dict(base.signature_of)
+            unique = [] if base is None else list(base.unique)
+            numbers: list[int] = []
+            for features in self.features[start:]:
+                chosen = select(features)
+                selected.append(chosen)
                 signature = tuple(sorted(chosen.items()))
                 number = signature_of.get(signature)
                 if number is None:
                     number = signature_of[signature] = len(unique)
                     unique.append(chosen)
-                signatures[position] = number
-            found = _Derived(selected, signatures, unique)
+                numbers.append(number)
+            signatures = np.asarray(numbers, dtype=np.intp)
+            if base is not None:
+                signatures = np.concatenate([base.signatures, signatures])
+            # The design rows depend only on the distinct combinations: kept while none is new.
+            same = base is not None and len(unique) == len(base.unique)
+            found = _Derived(
+                selected,
+                signatures,
+                unique,
+                signature_of,
+                base.designs if same and base is not None else {},
+            )
             if len(self._derived) > 8:
                 self._derived.clear()
             self._derived[key] = found
+        if self._parent is not None and len(self._derived) == 1:
+            self._parent = None  # extended from: the parent's data is no longer needed
         return found
 
 
@@ -126,6 +149,7 @@ class _Derived:
     selected: list[dict[str, FeatureValue]]
     signatures: np.ndarray
     unique: list[dict[str, FeatureValue]]
+    signature_of: dict[tuple[Any, ...], int]
     #: joint design rows of every distinct combination, per context (see ``_design``)
     designs: dict[tuple[Any, ...], tuple[Any, np.ndarray]] = field(default_factory=dict)
 
