@@ -229,7 +229,7 @@ def rank_shared(
     count, width = columns.shape
     mask = np.arange(width) < sizes[:, None]
     if not fast_path(policy):
-        return _through_rank_many(policy, context, table, derived, columns, sizes, mask)
+        return _through_rank_many(policy, context, table, derived, columns, sizes)
     if isinstance(policy, UniformRandom):
         scores = np.where(mask, 0.0, -np.inf)
         proposed = np.where(mask, 1.0 / sizes[:, None], 0.0)
@@ -279,7 +279,6 @@ def _through_rank_many(
     derived: _Derived,
     columns: np.ndarray,
     sizes: np.ndarray,
-    mask: np.ndarray,
 ) -> SharedRanked:
     """The general path: one ``rank_many`` over the same decisions, packed the same way."""
     count, width = columns.shape
@@ -295,7 +294,6 @@ def _through_rank_many(
         scores[i, : int(sizes[i])] = one.scores
     chosen = np.array([one.chosen[0] for one in ranked], dtype=np.intp)
     explored = np.array([one.explored for one in ranked], dtype=bool)
-    del mask
     return SharedRanked(chosen, distributions, scores, explored, sizes)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
@@ -37,7 +37,15 @@ def fetch(connection: Connection, decision_ids: Sequence[str]) -> dict[str, Deci
 
 def resolve(connection: Connection, decision_ids: Sequence[str]) -> dict[str, DecisionRecord]:
     """Written decisions by id, with member ids of batch rows resolved to their members."""
-    found = fetch(connection, decision_ids)
+    return with_members(decision_ids, lambda ids: fetch(connection, ids))
+
+
+def with_members(
+    decision_ids: Sequence[str], lookup: Callable[[Sequence[str]], dict[str, DecisionRecord]]
+) -> dict[str, DecisionRecord]:
+    """``lookup`` of the ids, then of the batches named by the member ids it did not find
+    (``<batch>~<k>``), each such id answered with its member's own record."""
+    found = lookup(decision_ids)
     bases: dict[str, list[tuple[str, int]]] = {}
     for decision_id in decision_ids:
         if decision_id not in found:
@@ -45,7 +53,7 @@ def resolve(connection: Connection, decision_ids: Sequence[str]) -> dict[str, De
             if parts is not None:
                 bases.setdefault(parts[0], []).append((decision_id, parts[1]))
     if bases:
-        for base, record in fetch(connection, list(bases)).items():
+        for base, record in lookup(list(bases)).items():
             for decision_id, index in bases[base]:
                 resolved = member(record, index)
                 if resolved is not None:
@@ -152,20 +160,7 @@ class DecisionLog:
 
     def many(self, decision_ids: Sequence[str]) -> dict[str, DecisionRecord]:
         """Logged decisions by id; member ids of batch rows resolve to their members."""
-        found = self._stored(decision_ids)
-        bases: dict[str, list[tuple[str, int]]] = {}
-        for decision_id in decision_ids:
-            if decision_id not in found:
-                parts = split_member(decision_id)
-                if parts is not None:
-                    bases.setdefault(parts[0], []).append((decision_id, parts[1]))
-        if bases:
-            for base, record in self._stored(list(bases)).items():
-                for decision_id, index in bases[base]:
-                    resolved = member(record, index)
-                    if resolved is not None:
-                        found[decision_id] = resolved
-        return found
+        return with_members(decision_ids, self._stored)
 
     def _stored(self, decision_ids: Sequence[str]) -> dict[str, DecisionRecord]:
         """Rows by their own id, buffered or written."""
