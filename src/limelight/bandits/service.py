@@ -685,24 +685,26 @@ class DecisionService:
             version = runtime.version
             created_at = self.clock()
             policy_name = runtime.policy.name
-        record, result = _batch_record(
-            config,
-            table,
-            columns,
-            sizes,
-            modes,
-            asked,
-            ranked,
+        header = _BatchHeader(
             batch_id=batch_id,
             ids=ids,
+            point=config.name,
             context=dict(context),
-            member_context=member_context,
+            member_context=(
+                list(member_context) if member_context is not None else [None] * len(ids)
+            ),
             person_id=person_id,
             page_id=page_id,
             policy_name=policy_name,
             version=version,
             created_at=created_at,
         )
+        if ranked is not None and all(mode == "live" for mode in modes):
+            record, result = _live_batch_record(header, table, columns, sizes, ranked)
+        else:
+            record, result = _batch_record(
+                header, config, table, columns, sizes, modes, asked, ranked
+            )
         self.decisions.record(record)
         self._ensure_thread()
         return result
@@ -1423,7 +1425,72 @@ class _Incoming:
     received_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class _BatchHeader:
+    """What every member of a batch shares, and the making of its row and its answers."""
+
+    batch_id: str
+    ids: Sequence[str]
+    point: str
+    context: dict[str, Any]
+    member_context: list[Mapping[str, Any] | None]
+    person_id: str | None
+    page_id: str | None
+    policy_name: str
+    version: str
+    created_at: float
+
+    def finish(
+        self,
+        table: ActionTable,
+        columns: np.ndarray,
+        sizes: np.ndarray,
+        chosen: list[str],
+        probabilities: list[float],
+        explored: list[bool],
+        modes: list[Mode],
+        member_extra: Sequence[Mapping[str, Any] | None] | Mapping[str, Any],
+        member_policy: Sequence[str | None],
+    ) -> tuple[DecisionRecord, BatchResult]:
+        """The batch row (each distinct candidate once, members as positions into them)."""
+        mask = np.arange(columns.shape[1]) < sizes[:, None]
+        used, inverse = np.unique(columns[mask], return_inverse=True)
+        local = np.zeros_like(columns)
+        local[mask] = inverse
+        record = batch_record(
+            batch_id=self.batch_id,
+            member_kind=KIND,
+            point=self.point,
+            person_id=self.person_id,
+            page_id=self.page_id,
+            created_at=self.created_at,
+            policy=self.policy_name,
+            model_version=self.version,
+            context=self.context,
+            actions=[(table.ids[c], table.features[c]) for c in used.tolist()],
+            lists=[row[:k] for row, k in zip(local.tolist(), sizes.tolist(), strict=True)],
+            chosen=[[c] for c in chosen],
+            probabilities=[[p] for p in probabilities],
+            explored=explored,
+            member_context=self.member_context,
+            member_extra=member_extra,
+            member_policy=member_policy,
+        )
+        result = BatchResult(
+            self.batch_id,
+            list(self.ids),
+            chosen,
+            probabilities,
+            explored,
+            modes,
+            self.policy_name,
+            self.version,
+        )
+        return record, result
+
+
 def _batch_record(
+    header: _BatchHeader,
     point: DecisionPoint,
     table: ActionTable,
     columns: np.ndarray,
@@ -1431,45 +1498,18 @@ def _batch_record(
     modes: Sequence[Mode],
     asked: np.ndarray,
     ranked: SharedRanked | None,
-    *,
-    batch_id: str,
-    ids: Sequence[str],
-    context: dict[str, Any],
-    member_context: Sequence[Mapping[str, Any] | None] | None,
-    person_id: str | None,
-    page_id: str | None,
-    policy_name: str,
-    version: str,
-    created_at: float,
 ) -> tuple[DecisionRecord, BatchResult]:
-    """The batch row and the answers: per member what ``_record`` would have logged."""
-    if ranked is not None and all(mode == "live" for mode in modes):
-        return _live_batch_record(
-            table,
-            columns,
-            sizes,
-            ranked,
-            batch_id=batch_id,
-            ids=ids,
-            point=point.name,
-            context=context,
-            member_context=member_context,
-            person_id=person_id,
-            page_id=page_id,
-            policy_name=policy_name,
-            version=version,
-            created_at=created_at,
-        )
+    """The batch row and the answers, member by member: what ``_record`` would have logged
+    for each (baseline members in apprentice and holdout modes)."""
     action_ids = table.ids
-    count = len(ids)
+    count = len(header.ids)
     positions = [row[:k] for row, k in zip(columns.tolist(), sizes.tolist(), strict=True)]
     lists = [[action_ids[c] for c in row] for row in positions]
-    local = {c: k for k, c in enumerate(dict.fromkeys(c for row in positions for c in row))}
     chosen: list[str] = [""] * count
     probabilities: list[float] = [1.0] * count
     explored = [False] * count
     policies: list[str | None] = [None] * count
-    extras: list[dict[str, Any]] = [{}] * count
+    extras: list[Mapping[str, Any] | None] = [None] * count
     row_of = {int(k): j for j, k in enumerate(asked.tolist())}
     if ranked is not None:
         picks = ranked.chosen.tolist()
@@ -1502,7 +1542,7 @@ def _batch_record(
         extra: dict[str, Any] = {"mode": modes[i], "slots": 1}
         if j is not None:  # apprentice: the rest by the policy's estimates, its choice logged
             order = [first, *(c for c in orders[j][:size] if c != first)]
-            extra["policy"] = policy_name
+            extra["policy"] = header.policy_name
             extra["policy_choice"] = [names[picks[j]]]
             extra["policy_probabilities"] = [served_p[j]]
             extra["agree"] = picks[j] == first
@@ -1510,107 +1550,42 @@ def _batch_record(
         chosen[i] = names[first]
         policies[i] = baseline
         extras[i] = extra
-    record = batch_record(
-        batch_id=batch_id,
-        member_kind=KIND,
-        point=point.name,
-        person_id=person_id,
-        page_id=page_id,
-        created_at=created_at,
-        policy=policy_name,
-        model_version=version,
-        context=context,
-        actions=[(action_ids[c], table.features[c]) for c in local],
-        lists=[[local[c] for c in row] for row in positions],
-        chosen=[[c] for c in chosen],
-        probabilities=[[p] for p in probabilities],
-        explored=explored,
-        member_context=list(member_context) if member_context is not None else [None] * count,
-        member_extra=extras,
-        member_policy=policies,
+    return header.finish(
+        table, columns, sizes, chosen, probabilities, explored, list(modes), extras, policies
     )
-    result = BatchResult(
-        batch_id,
-        list(ids),
-        chosen,
-        probabilities,
-        explored,
-        list(modes),
-        policy_name,
-        version,
-    )
-    return record, result
 
 
 def _live_batch_record(
+    header: _BatchHeader,
     table: ActionTable,
     columns: np.ndarray,
     sizes: np.ndarray,
     ranked: SharedRanked,
-    *,
-    batch_id: str,
-    ids: Sequence[str],
-    point: str,
-    context: dict[str, Any],
-    member_context: Sequence[Mapping[str, Any] | None] | None,
-    person_id: str | None,
-    page_id: str | None,
-    policy_name: str,
-    version: str,
-    created_at: float,
 ) -> tuple[DecisionRecord, BatchResult]:
     """``_batch_record`` when the policy served every member (the usual page): the same
-    record, gathered with array operations instead of member by member."""
-    count, width = columns.shape
-    mask = np.arange(width) < sizes[:, None]
-    used, inverse = np.unique(columns[mask], return_inverse=True)
-    local = np.zeros_like(columns)
-    local[mask] = inverse
+    record, gathered with array operations and logged columnar instead of member by member."""
+    count = columns.shape[0]
     names = table.id_array
-    rows = np.arange(count)
     size_list = sizes.tolist()
     ranking = names[np.take_along_axis(columns, ranked.ranking(), axis=1)].tolist()
-    chosen = names[columns[rows, ranked.chosen]].tolist()
-    probabilities = ranked.probability().tolist()
-    explored = ranked.explored.tolist()
     distributions = ranked.distributions.tolist()
-    features = table.features
-    record = batch_record(
-        batch_id=batch_id,
-        member_kind=KIND,
-        point=point,
-        person_id=person_id,
-        page_id=page_id,
-        created_at=created_at,
-        policy=policy_name,
-        model_version=version,
-        context=context,
-        actions=[(table.ids[c], features[c]) for c in used.tolist()],
-        lists=[row[:k] for row, k in zip(local.tolist(), size_list, strict=True)],
-        chosen=[[c] for c in chosen],
-        probabilities=[[p] for p in probabilities],
-        explored=explored,
-        member_context=list(member_context) if member_context is not None else [None] * count,
-        member_extra={
+    return header.finish(
+        table,
+        columns,
+        sizes,
+        names[columns[np.arange(count), ranked.chosen]].tolist(),
+        ranked.probability().tolist(),
+        ranked.explored.tolist(),
+        ["live"] * count,
+        {
             "same": {"mode": "live", "slots": 1},
             "each": {
                 "distribution": [row[:k] for row, k in zip(distributions, size_list, strict=True)],
                 "ranking": [row[:k] for row, k in zip(ranking, size_list, strict=True)],
             },
         },
-        member_policy=[None] * count,
+        [None] * count,
     )
-    result = BatchResult(
-        batch_id,
-        list(ids),
-        chosen,
-        probabilities,
-        explored,
-        ["live"] * count,
-        policy_name,
-        version,
-    )
-    return record, result
 
 
 def _decision_ids(count: int) -> list[str]:

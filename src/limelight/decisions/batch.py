@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from limelight.decisions.record import DecisionRecord, Packed
+from limelight.decisions.record import DecisionRecord
 
 BATCH_KIND = "batch"
 SEPARATOR = "~"
@@ -85,32 +85,29 @@ def batch_record(
     ):
         if len(values) != count:
             raise ValueError(f"{name} has {len(values)} entries for {count} members")
-    # Packed: a page's members are thousands of small lists (see ``Packed``).
     return DecisionRecord(
         decision_id=batch_id,
         kind=BATCH_KIND,
         point=point,
         person_id=person_id,
-        chosen=Packed(chosen),  # type: ignore[arg-type]
+        chosen=list(chosen),
         created_at=created_at,
         context=dict(context),
-        candidates=Packed({"kind": member_kind, "actions": actions, "lists": lists}),
+        candidates={"kind": member_kind, "actions": list(actions), "lists": list(lists)},
         page_id=page_id,
-        probabilities=Packed(probabilities),  # type: ignore[arg-type]
+        probabilities=list(probabilities),
         policy=policy,
         model_version=model_version,
         explored=None,
-        extra=Packed(
-            {
-                "members": count,
-                "context": list(member_context),
-                "explored": list(explored),
-                "policy": list(member_policy) if member_policy is not None else [None] * count,
-                "extra": (
-                    dict(member_extra) if isinstance(member_extra, Mapping) else list(member_extra)
-                ),
-            }
-        ),  # type: ignore[arg-type]
+        extra={
+            "members": count,
+            "context": list(member_context),
+            "explored": list(explored),
+            "policy": list(member_policy) if member_policy is not None else [None] * count,
+            "extra": (
+                dict(member_extra) if isinstance(member_extra, Mapping) else list(member_extra)
+            ),
+        },
     )
 
 

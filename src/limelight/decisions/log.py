@@ -86,8 +86,9 @@ class DecisionLog:
         self.record_many([record])
 
     def record_many(self, records: Iterable[DecisionRecord]) -> None:
+        packed = [record.packed() for record in records]  # kept packed: see ``Packed``
         with self._lock:
-            for record in records:
+            for record in packed:
                 self._buffer[record.decision_id] = record
             full = len(self._buffer) >= self.max_buffer
         self._ensure_thread()

@@ -30,7 +30,8 @@ class Packed:
     and ranking); kept as Python objects until the next flush they are what the garbage
     collector walks, tens of milliseconds at a time on a busy server. As bytes they are one
     object; the table gets them as they are (``orjson.Fragment``), and a reader of the buffer
-    gets them decoded (``DecisionRecord.unpacked``).
+    gets them decoded (``DecisionRecord.unpacked``). Only the log packs (``record_many``):
+    callers build records from plain values.
     """
 
     __slots__ = ("data",)
@@ -40,6 +41,10 @@ class Packed:
 
     def value(self) -> Any:
         return orjson.loads(self.data)
+
+
+#: The fields that can hold thousands of small containers (a page's tiles, a batch's members).
+PACKED_FIELDS = ("candidates", "chosen", "probabilities", "extra")
 
 
 def _plain(value: Any) -> Any:
@@ -79,6 +84,15 @@ class DecisionRecord:
             if isinstance(value, Packed):
                 row[name] = orjson.Fragment(value.data)
         return row
+
+    def packed(self) -> DecisionRecord:
+        """This record as the log's buffer keeps it: its bulky fields as ``Packed`` JSON."""
+        values = {name: getattr(self, name) for name in self.__slots__}
+        for name in PACKED_FIELDS:
+            value = values[name]
+            if value is not None and not isinstance(value, Packed):
+                values[name] = Packed(value)
+        return DecisionRecord(**values)
 
     def unpacked(self) -> DecisionRecord:
         """This record with every ``Packed`` field decoded (itself when there is none)."""

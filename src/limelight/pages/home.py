@@ -32,7 +32,6 @@ from limelight.bandits.service import DecisionService
 from limelight.catalog.store import CatalogStore
 from limelight.config import Settings
 from limelight.decisions import DecisionLog, DecisionRecord, new_decision_id
-from limelight.decisions.record import Packed
 from limelight.errors import InvalidInput
 from limelight.pages import rows as build
 from limelight.pages.artwork import ArtworkChooser
@@ -321,8 +320,7 @@ class HomeService:
                 candidates=[d.type for d in drafts],
                 page_id=page_id,
                 policy=RowOrder.policy,
-                # Packed: 200 small lists kept as one object until the log is flushed.
-                extra=Packed({"tile_fields": list(TILE_FIELDS), "tiles": tiles}),  # type: ignore[arg-type]
+                extra={"tile_fields": list(TILE_FIELDS), "tiles": tiles},
             )
         )
 
