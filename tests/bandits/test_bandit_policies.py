@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -198,6 +199,22 @@ def test_thompson_monte_carlo_matches_a_large_sample() -> None:
     truth = np.bincount(draws.argmax(axis=1), minlength=3) / draws.shape[0]
     assert estimate.sum() == pytest.approx(1.0)
     assert np.abs(estimate - truth).max() < 0.015
+
+
+def test_thompson_leaves_out_candidates_that_cannot_be_best() -> None:
+    """A candidate far behind is left out (probability 0); the two left take the closed form,
+    with no Monte Carlo draws at all."""
+    policy = LinearThompson(1.0, random_state=0)
+    means = np.array([0.3, 0.28, -5.0])
+    covariance = np.diag([0.01, 0.01, 0.01])
+    estimate = policy.best_probabilities(means, covariance)
+    first = 0.5 * (1.0 + math.erf(0.02 / math.sqrt(0.02) / math.sqrt(2.0)))
+    assert estimate.tolist() == pytest.approx([first, 1.0 - first, 0.0], abs=1e-12)
+    assert estimate[2] == 0.0
+    assert policy._pool is None  # no normals were drawn
+    # Three in contention: Monte Carlo over all three.
+    close = policy.best_probabilities(np.array([0.3, 0.28, 0.29]), covariance)
+    assert policy._pool is not None and (close > 0.1).all()
 
 
 @pytest.mark.parametrize(

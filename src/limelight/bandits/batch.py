@@ -32,7 +32,7 @@ from limelight.bandits.base import Action, Features, Policy, apply_floor
 from limelight.bandits.features import BIAS, FeatureSpace, Vocabulary, terms
 from limelight.bandits.linear import LinearScorer
 from limelight.bandits.policies import EpsilonGreedy, LinearThompson, LinUCB, Softmax, UniformRandom
-from limelight.bandits.policies.thompson import difference_map
+from limelight.bandits.policies.thompson import difference_factor, restricted, to_differences
 
 #: Below this many decisions, feature rows are built term by term (array set-up would cost more
 #: than it saves); the numbers are the same either way.
@@ -444,40 +444,48 @@ def _thompson(
 
     The generator is read decision by decision exactly as ``rank`` reads it (the Monte Carlo
     normals of a decision with more than two candidates, then its slot draws), and kept; the
-    arithmetic on those numbers (the factors of ``difference_map``, sampled scores, argmax
-    counts) is then done for all decisions at once. Two candidates use the closed form and a
-    clear winner its shortcut, as ``best_probabilities`` does, and read nothing from the
-    generator.
+    arithmetic on those numbers (the factors of ``difference_factor``, sampled scores, argmax
+    counts) is then done for all decisions at once. Two candidates (or two contenders) use the
+    closed form and a clear winner its shortcut, as ``best_of_differences`` does, and read
+    nothing from the generator.
     """
     means, covariances = _thompson_inputs(policy, contexts, action_lists, sizes)
     width = int(sizes.max())
     proposals = np.zeros((sizes.shape[0], width))
-    sampled: list[tuple[int, np.ndarray]] = []
+    sampled: list[tuple[int, list[int], np.ndarray, np.ndarray, np.ndarray]] = []
     draws: list[np.ndarray] = []
     scale = policy.scale**2
     for i, k in enumerate(sizes.tolist()):
-        covariance = scale * covariances[i]
-        if k <= 2 or policy.clear_winner(means[i, :k], covariance) is not None:
-            proposals[i, :k] = policy.best_probabilities(means[i, :k], covariance)
+        if k == 1:
+            proposals[i, 0] = 1.0
         else:
-            sampled.append((i, policy.normals(k - 1)))
+            gaps, spread = to_differences(means[i, :k], scale * covariances[i])
+            members = list(range(k)) if k == 2 else policy.contenders(gaps, spread)
+            if len(members) <= 2:
+                proposals[i, :k] = policy.best_of_differences(gaps, spread)
+            else:
+                if len(members) < k:
+                    gaps, spread = restricted(gaps, spread, members)
+                sampled.append((i, members, gaps, spread, policy.normals(len(members) - 1)))
         draws.append(policy._rng.random(int(slots[i])))
     if sampled:
-        rows = np.array([i for i, _ in sampled])
+        rows = np.array([i for i, *_ in sampled])
         mixings = np.zeros((rows.shape[0], width - 1, width))
         shifts = np.full((rows.shape[0], width), -np.inf)  # padding never wins the argmax
         normals = np.zeros((rows.shape[0], policy.n_draws, width - 1))
-        for j, (i, noise) in enumerate(sampled):
-            k = noise.shape[1] + 1
-            mixing, shift = difference_map(means[i, :k], scale * covariances[i])
-            mixings[j, : k - 1, :k] = mixing
-            shifts[j, :k] = shift
-            normals[j, :, : k - 1] = noise
+        for j, (_, _, gaps, spread, noise) in enumerate(sampled):
+            k = gaps.shape[0] + 1
+            mixings[j, : k - 1, 1:k] = difference_factor(spread)
+            shifts[j, 0] = 0.0
+            shifts[j, 1:k] = gaps
+            normals[j, :, : k - 1] = noise.T
         scores = normals @ mixings
         scores += shifts[:, None, :]
         best = scores.argmax(axis=2) + (np.arange(rows.shape[0]) * width)[:, None]
         counts = np.bincount(best.ravel(), minlength=rows.shape[0] * width)
-        proposals[rows] = counts.reshape(rows.shape[0], width) / policy.n_draws
+        counted = counts.reshape(rows.shape[0], width) / policy.n_draws
+        for j, (i, members, *_) in enumerate(sampled):
+            proposals[i, members] = counted[j, : len(members)]
     distributions = _floor_rows(proposals, sizes, policy.min_probability)
     return _assemble(policy, means, distributions, sizes, slots, np.concatenate(draws))
 

@@ -81,6 +81,15 @@ class Ridge:
         result: np.ndarray = matrix @ self.inverse @ matrix.T
         return result
 
+    def difference_covariance(self, matrix: np.ndarray) -> np.ndarray:
+        """``D A^-1 D'`` for the differences ``D`` of the rows after the first to the first:
+        the covariance of ``x_b' theta - x_0' theta`` (what Thompson sampling's argmax needs),
+        one row fewer than ``covariance`` and without its ``K x K`` result to difference."""
+        self.grow(matrix.shape[-1])
+        differences = matrix[1:] - matrix[0]
+        result: np.ndarray = (differences @ self.inverse) @ differences.T
+        return result
+
     def update(self, x: np.ndarray, reward: float) -> None:
         """Sherman-Morrison: ``A^-1 <- A^-1 - (A^-1 x)(A^-1 x)' / (1 + x' A^-1 x)``.
 
@@ -178,6 +187,16 @@ class LinearScorer:
         if self.shared:
             return self._model("").covariance(matrix)
         return np.diag(self.variances(matrix, actions))
+
+    def difference_covariance(self, matrix: np.ndarray, actions: Sequence[Action]) -> np.ndarray:
+        """Covariance of each candidate's estimate minus the first one's (``K - 1`` square)."""
+        if self.shared:
+            return self._model("").difference_covariance(matrix)
+        variances = self.variances(matrix, actions)  # independent: var(s_b) + var(s_0)
+        size = variances.shape[0] - 1
+        result = np.full((size, size), variances[0])
+        result.flat[:: size + 1] += variances[1:]
+        return result
 
     def predict(self, context: Features, action: Action) -> float:
         return float(self.means(context, [action])[1][0])

@@ -8,13 +8,14 @@ propensity floor). The logged probability is therefore exact for the distributio
 used, whatever the accuracy of the computation:
 
 - two candidates: the closed form ``P(s_1 > s_2) = Phi((m_1 - m_2) / sd(s_1 - s_2))``;
-- more: when the union bound says one candidate is best with certainty at the Monte Carlo's
-  precision, that candidate (``clear_winner``); otherwise Monte Carlo with ``n_draws`` joint
-  draws (default 1,000; the standard error of each
-  probability is at most ``0.5 / sqrt(n_draws)``, about 0.016), vectorized in ``K`` dimensions
-  so the cost does not depend on the feature count. Only the differences to the first
-  candidate's score decide the argmax, so each draw takes ``K - 1`` normals, not ``K``
-  (see ``difference_map``).
+- more: the union bound first leaves out the candidates that are best with a total
+  probability below half of one Monte Carlo draw (``contenders``); one left is certain, two
+  left take the closed form, and otherwise Monte Carlo with ``n_draws`` joint draws (default
+  1,000; the standard error of each probability is at most ``0.5 / sqrt(n_draws)``, about
+  0.016), vectorized in ``K`` dimensions so the cost does not depend on the feature count.
+  Only the differences to the first candidate's score decide the argmax, so each draw takes
+  ``K - 1`` normals, not ``K`` (see ``to_differences``), and a linear model computes the
+  covariance of those differences straight from its feature rows, without the ``K x K`` one.
 
 Common random numbers: the ``n_draws`` standard normals are drawn afresh every ``reuse``
 decisions (default 4) and shared by the decisions in between. Generating them was most of a
@@ -34,7 +35,7 @@ action with (an estimate of) the probability that the action is the best under t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from math import erf, sqrt
+from math import erf, erfc, sqrt
 from typing import Any
 
 import numpy as np
@@ -105,15 +106,18 @@ class LinearThompson(LinearPolicy):
         }
 
     def normals(self, width: int) -> np.ndarray:
-        """``n_draws x width`` standard normals for one decision (see "common random numbers"
-        in the module docstring); ``rank`` and ``rank_many`` read them in the same order."""
+        """``width x n_draws`` standard normals for one decision (see "common random numbers"
+        in the module docstring); ``rank`` and ``rank_many`` read them in the same order.
+
+        Kept one row per dimension (the transpose of how they are drawn) so that a decision's
+        ``K - 1`` rows are one contiguous block for its matrix product."""
         pool = self._pool
-        if pool is None or self._uses >= self.reuse or pool.shape[1] < width:
+        if pool is None or self._uses >= self.reuse or pool.shape[0] < width:
             self._pool_origin = rng_to_state(self._rng)
-            pool = self._pool = self._rng.standard_normal((self.n_draws, max(width, 3)))
+            pool = self._pool = _drawn(self._rng, self.n_draws, max(width, 3))
             self._uses = 0
         self._uses += 1
-        return pool[:, :width]
+        return pool[:width]
 
     def _model_state(self) -> State:
         """The ridge models, and where the current normals came from: a restored policy then
@@ -122,7 +126,7 @@ class LinearThompson(LinearPolicy):
         if self._pool is not None and self._pool_origin is not None:
             found["normals"] = {
                 "origin": self._pool_origin,
-                "width": int(self._pool.shape[1]),
+                "width": int(self._pool.shape[0]),
                 "uses": self._uses,
             }
         return found
@@ -135,7 +139,7 @@ class LinearThompson(LinearPolicy):
         if isinstance(normals, dict):
             origin = normals["origin"]
             width = int(normals["width"])
-            self._pool = rng_from_state(origin).standard_normal((self.n_draws, width))
+            self._pool = _drawn(rng_from_state(origin), self.n_draws, width)
             self._pool_origin = origin
             self._uses = int(normals["uses"])
 
@@ -143,82 +147,153 @@ class LinearThompson(LinearPolicy):
         self, context: Features, actions: Sequence[Action]
     ) -> tuple[np.ndarray, np.ndarray]:
         matrix, means = self.scorer.means(context, actions)
-        covariance = self.scale**2 * self.scorer.covariance(matrix, actions)
-        return means, self.best_probabilities(means, covariance)
+        if means.shape[0] == 1:
+            return means, np.ones(1)
+        spread = self.scale**2 * self.scorer.difference_covariance(matrix, actions)
+        return means, self.best_of_differences(means[1:] - means[0], spread)
 
     def best_probabilities(self, means: np.ndarray, covariance: np.ndarray) -> np.ndarray:
         """``P(argmax = a)`` for jointly Gaussian scores ``N(means, covariance)``."""
-        size = means.shape[0]
-        if size == 1:
+        if means.shape[0] == 1:
             return np.ones(1)
+        return self.best_of_differences(*to_differences(means, covariance))
+
+    def best_of_differences(self, gaps: np.ndarray, spread: np.ndarray) -> np.ndarray:
+        """``P(argmax = a)`` over ``K`` candidates from the law of their differences to the
+        first one: ``s_b - s_0 ~ N(gaps[b-1], spread)`` for ``b = 1..K-1``."""
+        size = gaps.shape[0] + 1
         if size == 2:
-            spread = covariance[0, 0] + covariance[1, 1] - 2.0 * covariance[0, 1]
-            if spread <= 1e-18:
-                first = 0.5 if means[0] == means[1] else float(means[0] > means[1])
-            else:
-                first = _normal_cdf(float(means[0] - means[1]) / sqrt(spread))
-            return np.array([first, 1.0 - first])
-        winner = self.clear_winner(means, covariance)
-        if winner is not None:
-            certain = np.zeros(size)
-            certain[winner] = 1.0
-            return certain
-        mixing, shift = difference_map(means, covariance)
-        scores = self.normals(size - 1) @ mixing
-        scores += shift
-        counts = np.bincount(scores.argmax(axis=1), minlength=size)
-        probabilities: np.ndarray = counts / self.n_draws
+            return np.array(_pair(float(gaps[0]), float(spread[0, 0])))
+        members = self.contenders(gaps, spread)
+        probabilities = np.zeros(size)
+        if len(members) == 1:
+            probabilities[members[0]] = 1.0
+            return probabilities
+        if len(members) < size:
+            gaps, spread = restricted(gaps, spread, members)
+        if len(members) == 2:
+            probabilities[members] = _pair(float(gaps[0]), float(spread[0, 0]))
+        else:
+            noise = self.normals(len(members) - 1)
+            probabilities[members] = sampled_best(gaps, spread, noise)
         return probabilities
 
-    def clear_winner(self, means: np.ndarray, covariance: np.ndarray) -> int | None:
-        """The candidate that is best with certainty at this precision, if there is one.
+    def contenders(self, gaps: np.ndarray, spread: np.ndarray) -> list[int]:
+        """The candidates that can be best at this precision, in index order (``gaps`` and
+        ``spread`` as in ``best_of_differences``).
 
-        By the union bound, ``P(some b beats a) <= sum_b Phi(-(m_a - m_b) / sd(s_a - s_b))``;
-        when that is below half of one Monte Carlo draw (``0.5 / n_draws``), the draws would
-        almost surely all pick ``a`` and estimate ``P(best = a) = 1``, so they are skipped. A
-        confident posterior (most decisions once a model has learned) then costs ``K`` normal
-        CDFs instead of ``n_draws`` joint draws."""
-        best = int(np.argmax(means))
-        limit = 0.5 / self.n_draws
-        bound = 0.0
-        diagonal = covariance.diagonal()
-        for other in range(means.shape[0]):
+        By the union bound, the candidates ``c`` left out are best together with probability
+        at most ``sum_c P(s_c > s_a) = sum_c Phi(-(m_a - m_c) / sd(s_a - s_c))``, ``a`` the
+        best mean; the largest set whose sum is below half of one Monte Carlo draw
+        (``0.5 / n_draws``) is left out, since the draws would almost surely never pick any
+        of them. A confident posterior (most decisions once a model has learned) then costs
+        ``K`` normal CDFs instead of the draws, and when two remain, their closed form. In
+        plain floats: for a handful of candidates array calls would cost more than the
+        arithmetic."""
+        differences = gaps.tolist()
+        rows = spread.tolist()
+        best, top = 0, 0.0  # candidate 0's difference to itself
+        for index, gap in enumerate(differences, start=1):
+            if gap > top:
+                best, top = index, gap
+        own = rows[best - 1][best - 1] if best else 0.0
+        tails: list[tuple[float, int]] = []
+        kept = [best]
+        for other in range(len(differences) + 1):
             if other == best:
                 continue
-            spread = float(diagonal[best] + diagonal[other] - 2.0 * covariance[best, other])
-            gap = float(means[best] - means[other])
-            if spread <= 1e-18:
+            if other == 0:  # s_best - s_0 is the difference itself
+                variance, gap = own, top
+            elif best == 0:
+                variance, gap = rows[other - 1][other - 1], -differences[other - 1]
+            else:
+                variance = own + rows[other - 1][other - 1] - 2.0 * rows[best - 1][other - 1]
+                gap = top - differences[other - 1]
+            if variance <= 1e-18:
                 if gap <= 0.0:
-                    return None
-                continue
-            bound += _normal_cdf(-gap / sqrt(spread))
-            if bound >= limit:
-                return None
-        return best
+                    kept.append(other)  # ties with the best for sure
+                continue  # loses for sure
+            tails.append((0.5 * erfc(gap / sqrt(2.0 * variance)), other))
+        tails.sort()
+        left_out, limit = 0.0, 0.5 / self.n_draws
+        for tail, other in tails:
+            left_out += tail
+            if left_out >= limit:
+                kept.append(other)
+        kept.sort()
+        return kept
 
 
-def difference_map(means: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """How ``K - 1`` standard normals become scores with the argmax law of ``N(means, cov)``.
+def _pair(gap: float, variance: float) -> tuple[float, float]:
+    """``(P(s_0 > s_1), P(s_1 > s_0))`` when ``s_1 - s_0 ~ N(gap, variance)``."""
+    if variance <= 1e-18:
+        first = 0.5 if gap == 0.0 else float(gap < 0.0)
+    else:
+        first = _normal_cdf(-gap / sqrt(variance))
+    return first, 1.0 - first
 
-    The argmax depends only on the differences ``s_b - s_0``, which are Gaussian with mean
-    ``m_b - m_0`` and covariance ``D cov D'`` (``D = [-1 | I]``): ``K - 1`` normals per draw
-    instead of ``K``, and a better conditioned factor, since the part every candidate shares
-    (the context's) cancels. Returns ``mixing`` (``(K-1) x K``, first column zero) and
-    ``shift`` (``[0, m_1 - m_0, ...]``): a draw is ``z @ mixing + shift``, ``z ~ N(0, I)``.
-    """
-    size = means.shape[0]
-    differences = covariance[1:, 1:] - covariance[1:, :1] - covariance[:1, 1:] + covariance[0, 0]
-    jitter = 1e-12 * max(float(differences.trace()) / (size - 1), 1e-12)
-    differences.flat[::size] += jitter  # the diagonal of a (K-1) x (K-1) array
+
+def restricted(
+    gaps: np.ndarray, spread: np.ndarray, members: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The differences law of the candidates ``members`` alone (to the first of them)."""
+    size = gaps.shape[0] + 1
+    means = np.zeros(size)
+    means[1:] = gaps
+    covariance = np.zeros((size, size))  # of s - s_0: a valid law of the scores for argmax
+    covariance[1:, 1:] = spread
+    return to_differences(means[members], covariance[np.ix_(members, members)])
+
+
+def sampled_best(gaps: np.ndarray, spread: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Monte Carlo ``P(argmax = a)`` from ``noise`` (``K - 1`` rows of standard normals).
+
+    Draws of all ``K`` scores less the first one's: row 0 is zero, row ``b`` is gap ``b`` plus
+    the correlated noise ``U' z`` (``U'U = spread``, which takes the factor's jitter in place);
+    the argmax of each column is a draw's winner, counted by comparing every row with the
+    column maxima (an exact tie, which would count twice, falls back to argmax)."""
+    size, n_draws = gaps.shape[0] + 1, noise.shape[1]
+    scores = np.empty((size, n_draws))
+    scores[0] = 0.0
+    np.matmul(difference_factor(spread).T, noise, out=scores[1:])
+    scores[1:] += gaps[:, None]
+    top = scores.max(axis=0)
+    counts = np.count_nonzero(scores == top, axis=1)
+    if int(counts.sum()) != n_draws:
+        counts = np.bincount(scores.argmax(axis=0), minlength=size)
+    probabilities: np.ndarray = counts / n_draws
+    return probabilities
+
+
+def _drawn(rng: np.random.Generator, n_draws: int, width: int) -> np.ndarray:
+    """``n_draws x width`` standard normals from ``rng``, stored transposed (``width`` rows)."""
+    return np.ascontiguousarray(rng.standard_normal((n_draws, width)).T)
+
+
+def to_differences(means: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The law of ``s_b - s_0`` (``b >= 1``) for scores ``s ~ N(means, covariance)``.
+
+    The argmax depends only on these differences, which are Gaussian with mean ``m_b - m_0``
+    and covariance ``D cov D'`` (``D = [-1 | I]``): ``K - 1`` normals per draw instead of
+    ``K``, and a better conditioned factor, since the part every candidate shares (the
+    context's) cancels. Linear models compute ``D cov D'`` directly from their feature rows
+    (``LinearScorer.difference_covariance``); this is for a covariance already at hand."""
+    spread = covariance[1:, 1:] - covariance[1:, :1] - covariance[:1, 1:] + covariance[0, 0]
+    return means[1:] - means[0], spread
+
+
+def difference_factor(spread: np.ndarray) -> np.ndarray:
+    """Upper triangular ``U`` with ``U'U = spread`` (plus a relative jitter of 1e-12 on the
+    diagonal, added to ``spread`` in place, so that equal candidates still factor): a draw of
+    the differences is ``z @ U`` for ``z ~ N(0, I)``."""
+    size = spread.shape[0]
+    jitter = 1e-12 * max(float(spread.trace()) / size, 1e-12)
+    spread.flat[:: size + 1] += jitter
     # LAPACK directly (numpy's wrapper costs several times the factorization of a tiny matrix);
-    # the transpose of the C-ordered array is the Fortran one it wants, and its upper factor
-    # ``U`` (``U'U = differences``) is the transpose of the lower one, which is what ``mixing``
-    # needs: ``z @ U`` has covariance ``U'U``.
-    upper, info = lapack.dpotrf(differences.T, lower=0, clean=1)
+    # the transpose of a C-ordered array is the Fortran one it wants, and its upper factor is
+    # what a row of normals needs.
+    upper, info = lapack.dpotrf(spread.T, lower=0, clean=1)
     if info != 0:  # not positive definite: let numpy raise its usual error
-        upper = np.linalg.cholesky(differences).T
-    mixing = np.zeros((size - 1, size))
-    mixing[:, 1:] = upper
-    shift = means - means[0]
-    shift[0] = 0.0
-    return mixing, shift
+        upper = np.linalg.cholesky(spread).T
+    factor: np.ndarray = upper
+    return factor
