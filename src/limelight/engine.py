@@ -130,7 +130,8 @@ class Engine:
 
     def _erase_core(self, connection: Connection, identity: Identity) -> int:
         removed = CORE_HOOK.erase(connection, identity)
-        self.profiles.forget(identity.person_ids)  # inside the transaction, under the write lock
+        # Inside the transaction, under the write lock; other processes learn of it too.
+        self.profiles.forget(identity.person_ids, connection)
         return removed
 
     # -- events and profiles ---------------------------------------------------------------

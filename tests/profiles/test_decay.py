@@ -16,7 +16,7 @@ def test_half_life_known_answer() -> None:
     assert decay.value_at(entry, WEEK, WEEK) == pytest.approx(0.5)
     assert decay.value_at(entry, 2 * WEEK, WEEK) == pytest.approx(0.25)
     entry = decay.add(entry, 1.0, WEEK, WEEK)  # 0.5 + 1
-    assert entry == [pytest.approx(1.5), WEEK]
+    assert entry == (pytest.approx(1.5), WEEK)
     assert decay.value_at(entry, 3 * WEEK, WEEK) == pytest.approx(1.5 * 0.25)
 
 

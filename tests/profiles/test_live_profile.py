@@ -163,3 +163,45 @@ def test_unknown_user_is_a_clear_error(engine: Engine) -> None:
 
     with pytest.raises(UnknownUser, match="nobody"):
         engine.profile("nobody")
+
+
+def test_two_processes_on_one_file_never_fold_into_stale_profiles(tmp_path: Path) -> None:
+    """Each writer keeps recent profiles in memory. A commit by another writer that changed
+    profiles (ingest, erase) makes it reload them; one that did not (an insert of other data)
+    keeps its cache, which then still equals the database."""
+    settings = Settings(data_dir=tmp_path)
+    with Engine(settings) as first, Engine(settings) as second:
+        first.ingest([event("click", user="ada", item="m1")])
+        second.ingest([event("click", user="ada", item="m2")])
+        first.ingest([event("click", user="ada", item="m3")])
+        assert first.profile("ada")["counts"] == {"click": 3}
+        # An unrelated write by the other process: the cached profile stays, and is right.
+        assert first.profiles._hot is not None
+        cached = first.profiles._hot["ada"]
+        second.upsert_items([{"item_id": "m9", "title": "Nine"}])
+        first.ingest([event("click", user="ada", item="m4")])
+        assert first.profiles._hot["ada"] is cached  # folded in place, not reloaded
+        assert second.profile("ada")["counts"] == {"click": 4}
+        # An erase by the other process: nothing of the old profile comes back.
+        second.erase_user("ada")
+        first.ingest([event("play_start", user="ada", item="m5")])
+        assert first.profile("ada")["counts"] == {"play_start": 1}
+
+
+def test_a_failed_batch_leaves_no_trace_in_the_cached_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Folding changes cached profiles in place; a transaction that fails drops them, so the
+    next batch starts from what was committed."""
+    with Engine(Settings(data_dir=tmp_path)) as engine:
+        engine.ingest([event("click", user="ada", item="m1")])
+
+        def broken(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("disk on fire")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(engine.profiles, "_write_texts", broken)
+            with pytest.raises(RuntimeError):
+                engine.ingest([event("click", user="ada", item="m2")])
+        engine.ingest([event("click", user="ada", item="m3")])
+        assert engine.profile("ada")["counts"] == {"click": 2}

@@ -1,7 +1,7 @@
 """Exponentially time-decayed sums, kept exact under out-of-order events and merges.
 
 A decayed sum at time t is ``sum_i w_i * 2 ** (-(t - t_i) / half_life)``. We keep it as a pair
-``[value, ref]``: the sum decayed to its reference time ``ref``. Adding an event, reading at any
+``(value, ref)``: the sum decayed to its reference time ``ref``. Adding an event, reading at any
 later time and merging two sums are O(1), and the result does not depend on the order in which
 events arrive, so a profile folded live equals one rebuilt from the raw log.
 """
@@ -10,22 +10,25 @@ from __future__ import annotations
 
 DAY_S = 86_400.0
 
-Decayed = list[float]  # [value, ref_ts]; a list so that it round-trips through JSON unchanged
+#: ``(value, ref_ts)``; stored in JSON as a two-element array. A tuple of floats, not a list:
+#: the garbage collector stops tracking it, which matters for profiles kept in memory.
+Decayed = tuple[float, float]
 
 
 def factor(elapsed_s: float, half_life_s: float) -> float:
     """How much of a weight survives ``elapsed_s`` seconds."""
-    return float(2.0 ** (-elapsed_s / half_life_s))
+    survives: float = 2.0 ** (-elapsed_s / half_life_s)
+    return survives
 
 
 def add(entry: Decayed | None, weight: float, at: float, half_life_s: float) -> Decayed:
     """Add ``weight`` observed at time ``at`` to a decayed sum."""
     if entry is None:
-        return [weight, at]
+        return (weight, at)
     value, ref = entry
     if at >= ref:
-        return [value * factor(at - ref, half_life_s) + weight, at]
-    return [value + weight * factor(ref - at, half_life_s), ref]
+        return (value * factor(at - ref, half_life_s) + weight, at)
+    return (value + weight * factor(ref - at, half_life_s), ref)
 
 
 def merge(left: Decayed | None, right: Decayed | None, half_life_s: float) -> Decayed | None:

@@ -7,6 +7,7 @@ profiles merge (on ``alias``) into what one person's history would have produced
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -108,8 +109,11 @@ class ItemStats:
     rating_at: float | None = None
 
     def fold(self, event: Event) -> None:
-        self.first_at = min(self.first_at, event.ts)
-        self.last_at = max(self.last_at, event.ts)
+        ts = event.ts
+        if ts < self.first_at:  # comparisons, not min/max: this runs for most events
+            self.first_at = ts
+        if ts > self.last_at:
+            self.last_at = ts
         kind = event.type
         if kind == "play_start":
             self.plays += 1
@@ -229,44 +233,50 @@ class ProfileState:
     traits_at: float | None = None
     consent: dict[str, bool] = field(default_factory=dict)
     consent_at: float | None = None
-    searches: list[list[Any]] = field(default_factory=list)  # [ts, query], newest first
+    searches: list[tuple[float, str]] = field(default_factory=list)  # (ts, query), newest first
 
     def fold(self, event: Event, meta: ItemMeta | None, config: FoldConfig) -> None:
         """Fold one event into the profile."""
-        kind = event.type
-        self.counts[kind] = self.counts.get(kind, 0) + 1
+        kind, ts = event.type, event.ts
+        counts = self.counts
+        counts[kind] = counts.get(kind, 0) + 1
         if event.user_id is not None:
             self.user_id = event.user_id
         if event.anonymous_id is not None and event.anonymous_id not in self.anonymous_ids:
             self.anonymous_ids.append(event.anonymous_id)
-        self.first_seen = event.ts if self.first_seen is None else min(self.first_seen, event.ts)
-        self.last_seen = event.ts if self.last_seen is None else max(self.last_seen, event.ts)
+        # Comparisons rather than min/max: this runs for every event ingested.
+        if self.first_seen is None or ts < self.first_seen:
+            self.first_seen = ts
+        if self.last_seen is None or ts > self.last_seen:
+            self.last_seen = ts
         if kind in IDENTITY_TYPES:
             if kind == "identify":
                 self._identify(event)
             return
-        device = event.context.get("device")
-        if device:
-            self.devices[device] = self.devices.get(device, 0) + 1
-        platform = event.context.get("platform")
-        if platform:
-            self.platforms[platform] = self.platforms.get(platform, 0) + 1
+        context = event.context
+        if context:
+            device = context.get("device")
+            if device:
+                self.devices[device] = self.devices.get(device, 0) + 1
+            platform = context.get("platform")
+            if platform:
+                self.platforms[platform] = self.platforms.get(platform, 0) + 1
         if kind in HABIT_TYPES:
-            hour, weekday = hour_and_weekday(event.ts, event.context.get("timezone"))
+            hour, weekday = hour_and_weekday(ts, context.get("timezone"))
             self.hours[hour] += 1
             self.weekdays[weekday] += 1
         if kind == "search":
-            self._search(event.ts, str(event.properties["query"]))
+            self._search(ts, str(event.properties["query"]))
         weight = config.weights.get(kind, 0.0)
         if kind == "rating":
             weight *= float(event.properties["rating"]) - config.rating_midpoint
         if weight and meta is not None:
+            half_life = config.half_life_s
+            genres, tags = self.genres, self.tags
             for genre in meta.genres:
-                self.genres[genre] = decay.add(
-                    self.genres.get(genre), weight, event.ts, config.half_life_s
-                )
+                genres[genre] = decay.add(genres.get(genre), weight, ts, half_life)
             for tag in meta.tags:
-                self.tags[tag] = decay.add(self.tags.get(tag), weight, event.ts, config.half_life_s)
+                tags[tag] = decay.add(tags.get(tag), weight, ts, half_life)
 
     def _identify(self, event: Event) -> None:
         if event.traits:
@@ -283,7 +293,7 @@ class ProfileState:
             self.consent_at = event.ts if newer else self.consent_at
 
     def _search(self, ts: float, query: str) -> None:
-        self.searches.append([ts, query])
+        self.searches.append((ts, query))
         self.searches.sort(key=lambda entry: -entry[0])
         del self.searches[RECENT_SEARCHES:]
 
@@ -332,13 +342,17 @@ class ProfileState:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ProfileState:
+        state: ProfileState | None = None
         if len(data) == len(cls.__slots__):
-            try:
-                return cls(**data)  # the stored document of this version: one call
-            except TypeError:
-                pass
-        state = cls()  # older or partial documents: take what is there
-        for name in cls.__slots__:
-            if name in data:
-                setattr(state, name, data[name])
+            with suppress(TypeError):
+                state = cls(**data)  # the stored document of this version: one call
+        if state is None:
+            state = cls()  # older or partial documents: take what is there
+            for name in cls.__slots__:
+                if name in data:
+                    setattr(state, name, data[name])
+        # JSON arrays back to the tuples folding makes (see ``decay.Decayed``).
+        state.genres = {key: (entry[0], entry[1]) for key, entry in state.genres.items()}
+        state.tags = {key: (entry[0], entry[1]) for key, entry in state.tags.items()}
+        state.searches = [(entry[0], entry[1]) for entry in state.searches]
         return state

@@ -27,22 +27,32 @@ from limelight.profiles.state import (
     ProfileState,
 )
 from limelight.storage.database import Database, chunked, rows
-from limelight.storage.schema import events, profile_items, profiles
+from limelight.storage.schema import events, generations, profile_items, profiles
+
+#: The ``generations`` counter bumped by every transaction that changes profiles (SQLite).
+GENERATION = "profiles"
 
 
 @dataclass(frozen=True, slots=True)
 class Folded:
-    """A batch folded into rows: profile JSON texts by person, and per-item stat rows."""
+    """A batch folded into rows: profile JSON texts by person, and per-item stat rows (and the
+    folded states themselves, for the writer's memory)."""
 
     profiles: dict[str, str]
     items: list[tuple[Any, ...]]
+    states: dict[str, ProfileState]
 
 
 class ProfileStore:
     """Profiles and per-item stats on one database."""
 
     def __init__(
-        self, database: Database, config: FoldConfig, *, cache_size: int = 100_000
+        self,
+        database: Database,
+        config: FoldConfig,
+        *,
+        cache_size: int = 100_000,
+        hot_size: int = 20_000,
     ) -> None:
         self.database = database
         self.config = config
@@ -50,24 +60,66 @@ class ProfileStore:
         self._upsert_profiles = database.upsert(profiles)
         # The single SQLite writer may keep profiles in memory between batches: the database
         # tells it when another process wrote (data_version) and every failed transaction
-        # drops the cache, so it never serves state that was not committed. Profiles are kept
-        # as the JSON text just written, not as objects: decoding is cheap, and a large cache
-        # of objects would make every garbage collection walk millions of containers.
-        self._cache: OrderedDict[str, str] | None = OrderedDict() if database.is_sqlite else None
+        # drops both caches, so it never serves state that was not committed. Two levels:
+        # the people seen most recently as objects, folded in place (``hot``; decoding a
+        # document costs about as much as folding a few events into it), and many more as the
+        # JSON text just written (``cache``). The hot level stays small because every object
+        # is a handful of containers the garbage collector walks (decayed sums and searches
+        # are tuples of atoms, which it stops tracking); the text level costs it nothing.
+        sqlite_only = database.is_sqlite
+        self._cache: OrderedDict[str, str] | None = OrderedDict() if sqlite_only else None
         self._cache_size = cache_size
-        database.rollback_hooks.append(self.forget_all)
-        database.foreign_write_hooks.append(self.forget_all)
+        self._hot: OrderedDict[str, ProfileState] | None = (
+            OrderedDict() if sqlite_only and hot_size > 0 else None
+        )
+        self._hot_size = hot_size
+        # Another process's commit drops the caches only when it changed profiles: every
+        # transaction that does bumps the ``profiles`` generation, and ours remembers the
+        # value it left (a raw or unrelated write elsewhere in the file keeps the caches).
+        self._generation: int | None = None
+        self._read_generation = select(generations.c.value).where(generations.c.name == GENERATION)
+        bump = sqlite.insert(generations).values(name=GENERATION, value=1)
+        self._bump = bump.on_conflict_do_update(
+            index_elements=[generations.c.name], set_={"value": generations.c.value + 1}
+        ).returning(generations.c.value)
+        database.rollback_hooks.append(self._rolled_back)
+        database.foreign_write_hooks.append(self._foreign_write)
+
+    def _rolled_back(self) -> None:
+        self.forget_all()
+        self._generation = None
+
+    def _foreign_write(self, connection: Connection) -> None:
+        """Another connection committed since our last write: did it change profiles?"""
+        if self._cache is None:
+            return
+        current = connection.execute(self._read_generation).scalar()
+        if self._generation is None or current != self._generation:
+            self.forget_all()
+        self._generation = current
+
+    def _changed(self, connection: Connection) -> None:
+        """Inside a transaction that changes profiles: bump the generation (SQLite, where the
+        caches live; PostgreSQL keeps none, and a counter row would serialize its writers)."""
+        if self._cache is not None:
+            self._generation = int(connection.execute(self._bump).scalar_one())
 
     def forget_all(self) -> None:
         """Drop every cached profile."""
         if self._cache is not None:
             self._cache.clear()
+        if self._hot is not None:
+            self._hot.clear()
 
-    def forget(self, person_ids: Iterable[str]) -> None:
-        """Drop cached profiles that were changed outside ``apply`` (erase, rebuild)."""
-        if self._cache is not None:
-            for person in person_ids:
-                self._cache.pop(person, None)
+    def forget(self, person_ids: Iterable[str], connection: Connection | None = None) -> None:
+        """Drop cached profiles that were changed outside ``apply`` (erase, rebuild); with the
+        transaction that changed them, also tell other processes (see ``_changed``)."""
+        if connection is not None:
+            self._changed(connection)
+        for cache in (self._cache, self._hot):
+            if cache is not None:
+                for person in person_ids:
+                    cache.pop(person, None)
 
     def _item_merge_statement(self) -> Any:
         module = sqlite if self.database.is_sqlite else postgresql
@@ -107,13 +159,21 @@ class ProfileStore:
     def _lock(
         self, connection: Connection, person_ids: Sequence[str], now: float
     ) -> dict[str, ProfileState]:
-        """Load (and on PostgreSQL lock) the profiles of these people."""
+        """Load (and on PostgreSQL lock) the profiles of these people.
+
+        A state from the hot cache is the cached object itself: folding changes it in place,
+        and a transaction that fails drops the caches (``forget_all``)."""
         ordered = sorted(set(person_ids))
         states: dict[str, ProfileState] = {}
         missing = ordered
         if self._cache is not None:
+            hot = self._hot if self._hot is not None else {}
             missing = []
             for person in ordered:
+                state = hot.get(person)
+                if state is not None:
+                    states[person] = state
+                    continue
                 cached = self._cache.get(person)
                 if cached is None:
                     missing.append(person)
@@ -163,28 +223,38 @@ class ProfileStore:
         executing on another thread (sqlite releases the GIL while it works).
         """
         stats: dict[tuple[str, str], ItemStats] = {}
+        touched: dict[str, ProfileState] = {}
         config = self.config
         for event in batch:
-            state = states.get(event.person_id)
+            person = event.person_id
+            state = touched.get(person)
             if state is None:
-                state = states[event.person_id] = ProfileState()
+                state = states.get(person)
+                if state is None:
+                    state = states[person] = ProfileState()
+                touched[person] = state
             item_id = event.item_id
-            state.fold(event, meta.get(item_id) if item_id else None, config)
-            if item_id and event.type in ITEM_STAT_TYPES:
-                key = (event.person_id, item_id)
+            if not item_id:
+                state.fold(event, None, config)
+                continue
+            state.fold(event, meta.get(item_id), config)
+            if event.type in ITEM_STAT_TYPES:
+                key = (person, item_id)
                 entry = stats.get(key)
                 if entry is None:
                     entry = stats[key] = ItemStats(first_at=event.ts, last_at=event.ts)
                 entry.fold(event)
-        touched = {event.person_id for event in batch}
         return Folded(
-            profiles={person: orjson.dumps(states[person]).decode() for person in touched},
+            profiles={person: orjson.dumps(state).decode() for person, state in touched.items()},
             items=[entry.values(person, item) for (person, item), entry in stats.items()],
+            states=touched,
         )
 
     def write(self, connection: Connection, folded: Folded, now: float) -> None:
         """Step 3 of ``apply``: write the folded rows."""
         self._write_texts(connection, folded.profiles, now)
+        self._changed(connection)
+        self._remember(folded.states)
         if folded.items:
             self.database.bulk_values(
                 connection, self._merge_items, ITEM_STAT_COLUMNS, folded.items
@@ -193,6 +263,19 @@ class ProfileStore:
     def _save(self, connection: Connection, states: Mapping[str, ProfileState], now: float) -> None:
         texts = {person: orjson.dumps(state).decode() for person, state in states.items()}
         self._write_texts(connection, texts, now)
+        self._changed(connection)
+        self._remember(states)
+
+    def _remember(self, states: Mapping[str, ProfileState]) -> None:
+        """Keep just-written states as objects (the hot cache; see ``__init__``)."""
+        hot = self._hot
+        if hot is None:
+            return
+        for person, state in states.items():
+            hot[person] = state
+            hot.move_to_end(person)
+        while len(hot) > self._hot_size:
+            hot.popitem(last=False)
 
     def _write_texts(self, connection: Connection, texts: Mapping[str, str], now: float) -> None:
         self.database.bulk_values(
@@ -218,7 +301,7 @@ class ProfileStore:
             target_state.merge(source_state, self.config)
             self._save(connection, {target: target_state}, now)
             connection.execute(delete(profiles).where(profiles.c.person_id == source))
-            self.forget([source])
+            self.forget([source], connection)
         moved = rows(
             connection.execute(select(profile_items).where(profile_items.c.person_id == source))
         )
@@ -234,7 +317,7 @@ class ProfileStore:
     def delete(self, connection: Connection, person_id: str) -> None:
         connection.execute(delete(profile_items).where(profile_items.c.person_id == person_id))
         connection.execute(delete(profiles).where(profiles.c.person_id == person_id))
-        self.forget([person_id])
+        self.forget([person_id], connection)
 
     # -- reading ---------------------------------------------------------------------------
 

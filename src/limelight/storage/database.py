@@ -66,9 +66,10 @@ class Database:
         #: Called (inside the failed transaction's lock) when a write transaction rolls back, so
         #: that in-memory state folded during it can be dropped.
         self.rollback_hooks: list[Callable[[], None]] = []
-        #: Called at the start of a write when another connection (another process) has
-        #: committed since our last write: caches of database state must be dropped.
-        self.foreign_write_hooks: list[Callable[[], None]] = []
+        #: Called with the connection at the start of a write when another connection (another
+        #: process) has committed since our last write: caches of database state must check
+        #: whether their data changed (see ``generations``) or be dropped.
+        self.foreign_write_hooks: list[Callable[[Connection], None]] = []
         self._compiled: dict[tuple[int, tuple[str, ...]], tuple[str, Any]] = {}
 
     @property
@@ -121,7 +122,7 @@ class Database:
                     version = connection.exec_driver_sql("PRAGMA data_version").scalar()
                     if version != self._data_version:
                         for hook in self.foreign_write_hooks:
-                            hook()
+                            hook(connection)
                     yield connection
                 self._data_version = version
             except BaseException:

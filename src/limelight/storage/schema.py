@@ -248,3 +248,14 @@ Index(
 )
 Index("ix_bandit_learned_point", bandit_learned.c.point, bandit_learned.c.seq)
 Index("ix_bandit_learned_person", bandit_learned.c.person_id)
+
+#: Change counters of derived state that processes cache (``name`` -> ``value``). A writer bumps
+#: one when it changes what the counter covers, so that a cache in another process can tell
+#: whether a foreign commit touched its data (``PRAGMA data_version`` only says that something
+#: changed somewhere in the file).
+generations = Table(
+    "generations",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
