@@ -7,12 +7,15 @@ profiles merge (on ``alias``) into what one person's history would have produced
 
 from __future__ import annotations
 
+from array import array
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from limelight.events.model import Event
 from limelight.profiles import decay
@@ -209,6 +212,18 @@ class ItemStats:
         )
 
 
+def _counts(size: int) -> array[int]:
+    """Zeroed counters: an array of ints is one object the garbage collector never tracks."""
+    return array("q", bytes(8 * size))
+
+
+def _plain(value: Any) -> Any:
+    """orjson's fallback for the count arrays."""
+    if isinstance(value, array):
+        return value.tolist()
+    raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
 def _add_counts(target: dict[str, int], source: dict[str, int]) -> None:
     for key, value in source.items():
         target[key] = target.get(key, 0) + value
@@ -216,24 +231,29 @@ def _add_counts(target: dict[str, int], source: dict[str, int]) -> None:
 
 @dataclass(slots=True)
 class ProfileState:
-    """Everything kept per person apart from per-item stats; stored as one JSON document."""
+    """Everything kept per person apart from per-item stats; stored as one JSON document.
+
+    Sequences are tuples or arrays of counts, and the dicts hold only atoms or tuples of
+    atoms: the garbage collector stops tracking all of them, so the writer's in-memory
+    profiles (see ``ProfileStore``) cost it one object each instead of dozens. ``dumps``
+    writes the JSON document."""
 
     user_id: str | None = None
-    anonymous_ids: list[str] = field(default_factory=list)
+    anonymous_ids: tuple[str, ...] = ()
     counts: dict[str, int] = field(default_factory=dict)
     first_seen: float | None = None
     last_seen: float | None = None
     genres: dict[str, decay.Decayed] = field(default_factory=dict)
     tags: dict[str, decay.Decayed] = field(default_factory=dict)
-    hours: list[int] = field(default_factory=lambda: [0] * 24)
-    weekdays: list[int] = field(default_factory=lambda: [0] * 7)
+    hours: array[int] = field(default_factory=lambda: _counts(24))
+    weekdays: array[int] = field(default_factory=lambda: _counts(7))
     devices: dict[str, int] = field(default_factory=dict)
     platforms: dict[str, int] = field(default_factory=dict)
     traits: dict[str, Any] = field(default_factory=dict)
     traits_at: float | None = None
     consent: dict[str, bool] = field(default_factory=dict)
     consent_at: float | None = None
-    searches: list[tuple[float, str]] = field(default_factory=list)  # (ts, query), newest first
+    searches: tuple[tuple[float, str], ...] = ()  # (ts, query), newest first
 
     def fold(self, event: Event, meta: ItemMeta | None, config: FoldConfig) -> None:
         """Fold one event into the profile."""
@@ -243,7 +263,7 @@ class ProfileState:
         if event.user_id is not None:
             self.user_id = event.user_id
         if event.anonymous_id is not None and event.anonymous_id not in self.anonymous_ids:
-            self.anonymous_ids.append(event.anonymous_id)
+            self.anonymous_ids = (*self.anonymous_ids, event.anonymous_id)
         # Comparisons rather than min/max: this runs for every event ingested.
         if self.first_seen is None or ts < self.first_seen:
             self.first_seen = ts
@@ -293,16 +313,15 @@ class ProfileState:
             self.consent_at = event.ts if newer else self.consent_at
 
     def _search(self, ts: float, query: str) -> None:
-        self.searches.append((ts, query))
-        self.searches.sort(key=lambda entry: -entry[0])
-        del self.searches[RECENT_SEARCHES:]
+        searches = sorted((*self.searches, (ts, query)), key=lambda entry: -entry[0])
+        self.searches = tuple(searches[:RECENT_SEARCHES])
 
     def merge(self, other: ProfileState, config: FoldConfig) -> None:
         """Absorb another person's profile (an anonymous device history joining an account)."""
         self.user_id = self.user_id or other.user_id
         for anonymous_id in other.anonymous_ids:
             if anonymous_id not in self.anonymous_ids:
-                self.anonymous_ids.append(anonymous_id)
+                self.anonymous_ids = (*self.anonymous_ids, anonymous_id)
         _add_counts(self.counts, other.counts)
         if other.first_seen is not None:
             self.first_seen = (
@@ -319,8 +338,10 @@ class ProfileState:
                 merged = decay.merge(mine.get(key), entry, config.half_life_s)
                 if merged is not None:
                     mine[key] = merged
-        self.hours = [a + b for a, b in zip(self.hours, other.hours, strict=True)]
-        self.weekdays = [a + b for a, b in zip(self.weekdays, other.weekdays, strict=True)]
+        self.hours = array("q", (a + b for a, b in zip(self.hours, other.hours, strict=True)))
+        self.weekdays = array(
+            "q", (a + b for a, b in zip(self.weekdays, other.weekdays, strict=True))
+        )
         _add_counts(self.devices, other.devices)
         _add_counts(self.platforms, other.platforms)
         for ts, query in other.searches:
@@ -338,7 +359,13 @@ class ProfileState:
             self.consent_at = other.consent_at
 
     def to_json(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
+        found = {name: getattr(self, name) for name in self.__slots__}
+        found["hours"], found["weekdays"] = self.hours.tolist(), self.weekdays.tolist()
+        return found
+
+    def dumps(self) -> bytes:
+        """The stored JSON document (orjson, with the count arrays as lists)."""
+        return orjson.dumps(self, default=_plain)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ProfileState:
@@ -351,8 +378,11 @@ class ProfileState:
             for name in cls.__slots__:
                 if name in data:
                     setattr(state, name, data[name])
-        # JSON arrays back to the tuples folding makes (see ``decay.Decayed``).
+        # JSON arrays back to the tuples folding makes (see the class docstring).
+        state.anonymous_ids = tuple(state.anonymous_ids)
         state.genres = {key: (entry[0], entry[1]) for key, entry in state.genres.items()}
         state.tags = {key: (entry[0], entry[1]) for key, entry in state.tags.items()}
-        state.searches = [(entry[0], entry[1]) for entry in state.searches]
+        state.hours = array("q", state.hours)
+        state.weekdays = array("q", state.weekdays)
+        state.searches = tuple((entry[0], entry[1]) for entry in state.searches)
         return state

@@ -245,7 +245,7 @@ class ProfileStore:
                     entry = stats[key] = ItemStats(first_at=event.ts, last_at=event.ts)
                 entry.fold(event)
         return Folded(
-            profiles={person: orjson.dumps(state).decode() for person, state in touched.items()},
+            profiles={person: state.dumps().decode() for person, state in touched.items()},
             items=[entry.values(person, item) for (person, item), entry in stats.items()],
             states=touched,
         )
@@ -261,7 +261,7 @@ class ProfileStore:
             )
 
     def _save(self, connection: Connection, states: Mapping[str, ProfileState], now: float) -> None:
-        texts = {person: orjson.dumps(state).decode() for person, state in states.items()}
+        texts = {person: state.dumps().decode() for person, state in states.items()}
         self._write_texts(connection, texts, now)
         self._changed(connection)
         self._remember(states)

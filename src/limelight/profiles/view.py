@@ -46,7 +46,7 @@ def profile_view(
             "tags": _affinities(state.tags, at, half_life_s),
         },
         "habits": {
-            "hours": state.hours,
+            "hours": list(state.hours),
             "weekdays": dict(zip(WEEKDAYS, state.weekdays, strict=True)),
             "devices": dict(sorted(state.devices.items(), key=lambda kv: -kv[1])),
             "platforms": dict(sorted(state.platforms.items(), key=lambda kv: -kv[1])),
