@@ -23,10 +23,12 @@ decision's cost; sharing them makes the Monte Carlo errors of neighbouring decis
 instead of independent, and changes nothing else: each estimate is still unbiased, each action
 is still drawn with a fresh uniform from the distribution computed, and that distribution is
 still what is logged. ``reuse=1`` draws new normals for every decision. Measured on the
-artwork simulator (``benchmarks/bandits.py``, same stream): reuse 1, 4 and 16 ran at 0.44x,
-0.51x and 0.55x of raw Vowpal Wabbit's rate with click rates 0.1885, 0.1868 and 0.1853; at 4 the
-disjoint model's regret benchmark is unchanged (0.905-0.906 of the oracle against 0.904-0.907
-with 1, two seeds), at 16 it dropped to 0.897-0.898.
+artwork simulator (``benchmarks/bandits.py``'s stream, 20,000 decisions, median of three trials,
+shared model): reuse 1, 4 and 16 ran at 0.50x, 0.54x and 0.54x of raw Vowpal Wabbit's rate
+with click rates 0.1876, 0.1876 and 0.1867 (before the contenders shortcut, which leaves fewer
+decisions to the draws, the same runs gave 0.44x, 0.51x and 0.55x). With 4 the regret
+benchmark puts the disjoint model at 0.905 of the oracle (0.904-0.907 with 1, measured
+before); at 16 it had dropped to 0.897-0.898.
 
 Drawing from the computed distribution is itself a valid Thompson-style policy: it chooses each
 action with (an estimate of) the probability that the action is the best under the posterior.
