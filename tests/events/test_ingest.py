@@ -135,6 +135,20 @@ def test_same_event_id_is_stored_once(engine: Engine) -> None:
     assert engine.profile("u1")["counts"] == {"play_start": 2}
 
 
+def test_a_partly_stored_batch_folds_only_its_new_events_after_an_erase(engine: Engine) -> None:
+    """The newest rows gone (an erase), then a batch that repeats an old event: only the new
+    one is stored and folded (on SQLite the new rows are found by row number)."""
+    old = event("play_start", user="ada", item="m1")
+    engine.ingest([old, event("play_start", user="ada", item="m2")])
+    engine.ingest([event("click", user="bob", item="m3"), event("click", user="bob", item="m4")])
+    engine.erase_user("bob")  # the highest row numbers are free again
+    result = engine.ingest([old, event("play_start", user="ada", item="m5")])
+    assert (result.accepted, result.duplicates) == (1, 1)
+    assert engine.profile("ada")["counts"] == {"play_start": 3}
+    with engine.database.read() as connection:
+        assert connection.execute(select(func.count()).select_from(events)).scalar_one() == 3
+
+
 def test_concurrent_duplicates_are_stored_once(engine: Engine) -> None:
     batch = [event("play_start", user=f"u{i % 7}", item=f"m{i % 13}") for i in range(300)]
     barrier = threading.Barrier(6)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnClause, Connection, bindparam, func, literal_column, select
 
 from limelight.events.identity import IdentityResolver, anonymous_person
 from limelight.events.model import (
@@ -52,6 +52,10 @@ class Ingestor:
         self.listeners: list[Callable[[Sequence[Event]], None]] = []
         self._insert_returning = database.insert_ignore(events).returning(events.c.event_id)
         self._insert = database.insert_ignore(events)
+        # SQLite's implicit row number (events is a rowid table).
+        rowid: ColumnClause[int] = literal_column("rowid")
+        self._max_rowid = select(func.coalesce(func.max(rowid), 0)).select_from(events)
+        self._inserted_after = select(events.c.event_id).where(rowid > bindparam("mark"))
 
     def validate(
         self, batch: Sequence[Any], received_at: float
@@ -111,26 +115,21 @@ class Ingestor:
     def _insert_new(self, connection: Connection, valid: Sequence[Event]) -> list[Event]:
         """Insert the events not stored yet; return them."""
         if self.database.is_sqlite:
-            # The single writer holds the database (BEGIN IMMEDIATE), so the count of inserted
-            # rows is exact: when it falls short some ids were already stored, and the insert is
-            # redone for the new ones only. The common case costs one statement.
-            savepoint = connection.begin_nested()
+            # The single writer holds the database (BEGIN IMMEDIATE), so nobody else inserts
+            # during this transaction: the count of inserted rows is exact, and the rows it
+            # inserts get rowids above the largest one before it (SQLite numbers a new row
+            # max(rowid) + 1). The common case, no duplicates, costs one statement; when the
+            # count falls short, the new events are those above that mark. (A savepoint to
+            # roll back and redo the insert for the fresh ids only, the way this was done
+            # before, cost about a tenth of ingest time even when never rolled back.)
+            mark = connection.execute(self._max_rowid).scalar_one()
             values = [event.values() for event in valid]
             if self.database.bulk_values(connection, self._insert, EVENT_COLUMNS, values) == len(
                 valid
             ):
-                savepoint.commit()
                 return list(valid)
-            savepoint.rollback()
-            existing: set[str] = set()
-            for chunk in chunked([event.event_id for event in valid]):
-                query = select(events.c.event_id).where(events.c.event_id.in_(chunk))
-                existing.update(connection.execute(query).scalars())
-            fresh = [event for event in valid if event.event_id not in existing]
-            self.database.bulk_values(
-                connection, self._insert, EVENT_COLUMNS, [event.values() for event in fresh]
-            )
-            return fresh
+            fresh = set(connection.execute(self._inserted_after, {"mark": mark}).scalars())
+            return [event for event in valid if event.event_id in fresh]
         # Concurrent writers: let the primary key decide, and learn from RETURNING who won.
         inserted: set[str] = set()
         for chunk in chunked(list(valid), 1000):

@@ -242,7 +242,7 @@ class ProfileStore:
                 entry.fold(event)
         return Folded(
             profiles={person: state.dumps().decode() for person, state in touched.items()},
-            items=[entry.values(person, item) for (person, item), entry in stats.items()],
+            items=[entry.values(*key) for key, entry in sorted(stats.items())],
             states=touched,
         )
 
@@ -278,7 +278,7 @@ class ProfileStore:
             connection,
             self._upsert_profiles,
             ("person_id", "data", "updated_at"),
-            [(person, text, now) for person, text in texts.items()],
+            sorted((person, text, now) for person, text in texts.items()),  # key order
         )
         cache = self._cache
         if cache is not None:
