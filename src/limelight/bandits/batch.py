@@ -32,7 +32,11 @@ from limelight.bandits.base import Action, Features, Policy, apply_floor
 from limelight.bandits.features import BIAS, FeatureSpace, Vocabulary, terms
 from limelight.bandits.linear import LinearScorer
 from limelight.bandits.policies import EpsilonGreedy, LinearThompson, LinUCB, Softmax, UniformRandom
-from limelight.bandits.policies.thompson import difference_factor, restricted, to_differences
+from limelight.bandits.policies.thompson import (
+    difference_factor,
+    to_differences,
+    without_draws,
+)
 
 #: Below this many decisions, feature rows are built term by term (array set-up would cost more
 #: than it saves); the numbers are the same either way.
@@ -446,8 +450,8 @@ def _thompson(
     normals of a decision with more than two candidates, then its slot draws), and kept; the
     arithmetic on those numbers (the factors of ``difference_factor``, sampled scores, argmax
     counts) is then done for all decisions at once. Two candidates (or two contenders) use the
-    closed form and a clear winner its shortcut, as ``best_of_differences`` does, and read
-    nothing from the generator.
+    closed form and a clear winner its shortcut (``without_draws``), as ``best_of_differences``
+    does, and read nothing from the generator.
     """
     means, covariances = _thompson_inputs(policy, contexts, action_lists, sizes)
     width = int(sizes.max())
@@ -459,13 +463,13 @@ def _thompson(
         if k == 1:
             proposals[i, 0] = 1.0
         else:
-            gaps, spread = to_differences(means[i, :k], scale * covariances[i])
-            members = list(range(k)) if k == 2 else policy.contenders(gaps, spread)
-            if len(members) <= 2:
-                proposals[i, :k] = policy.best_of_differences(gaps, spread)
+            members, gaps, spread = policy.reduced(
+                *to_differences(means[i, :k], scale * covariances[i])
+            )
+            settled = without_draws(k, members, gaps, spread)
+            if settled is not None:
+                proposals[i, :k] = settled
             else:
-                if len(members) < k:
-                    gaps, spread = restricted(gaps, spread, members)
                 sampled.append((i, members, gaps, spread, policy.normals(len(members) - 1)))
         draws.append(policy._rng.random(int(slots[i])))
     if sampled:

@@ -91,9 +91,10 @@ def save_state(state: State, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
     document = split_arrays(state, arrays)
-    # numpy's stub types ``**kwds`` against its ``allow_pickle: bool`` keyword; the keys here are
-    # ``a0``, ``a1``... (``split_arrays``), never that one, so the call is right as written.
-    np.savez(folder / "arrays.npz", **arrays)  # type: ignore[arg-type]
+    # Named arrays (``a0``, ``a1``... from ``split_arrays``): numpy's stub would match a dict
+    # of arrays against its ``allow_pickle: bool`` keyword, which no key here is.
+    named: dict[str, Any] = dict(arrays)
+    np.savez(folder / "arrays.npz", **named)
     temporary = folder / "state.json.tmp"
     temporary.write_text(json.dumps(document, allow_nan=False))
     temporary.replace(folder / "state.json")

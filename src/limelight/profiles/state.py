@@ -358,11 +358,6 @@ class ProfileState:
             self.consent = {**self.consent, **other.consent}
             self.consent_at = other.consent_at
 
-    def to_json(self) -> dict[str, Any]:
-        found = {name: getattr(self, name) for name in self.__slots__}
-        found["hours"], found["weekdays"] = self.hours.tolist(), self.weekdays.tolist()
-        return found
-
     def dumps(self) -> bytes:
         """The stored JSON document (orjson, with the count arrays as lists)."""
         return orjson.dumps(self, default=_plain)

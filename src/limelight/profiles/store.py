@@ -297,7 +297,7 @@ class ProfileStore:
             target_state.merge(source_state, self.config)
             self._save(connection, {target: target_state}, now)
             connection.execute(delete(profiles).where(profiles.c.person_id == source))
-            self.forget([source], connection)
+            self.forget([source])  # ``_save`` bumped the generation in this transaction
         moved = rows(
             connection.execute(select(profile_items).where(profile_items.c.person_id == source))
         )

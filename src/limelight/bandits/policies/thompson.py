@@ -164,21 +164,24 @@ class LinearThompson(LinearPolicy):
         """``P(argmax = a)`` over ``K`` candidates from the law of their differences to the
         first one: ``s_b - s_0 ~ N(gaps[b-1], spread)`` for ``b = 1..K-1``."""
         size = gaps.shape[0] + 1
-        if size == 2:
-            return np.array(_pair(float(gaps[0]), float(spread[0, 0])))
-        members = self.contenders(gaps, spread)
+        members, gaps, spread = self.reduced(gaps, spread)
+        settled = without_draws(size, members, gaps, spread)
+        if settled is not None:
+            return settled
         probabilities = np.zeros(size)
-        if len(members) == 1:
-            probabilities[members[0]] = 1.0
-            return probabilities
+        noise = self.normals(len(members) - 1)
+        probabilities[members] = sampled_best(gaps, spread, noise)
+        return probabilities
+
+    def reduced(
+        self, gaps: np.ndarray, spread: np.ndarray
+    ) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """The ``contenders`` (all of two candidates) and the differences law of them alone."""
+        size = gaps.shape[0] + 1
+        members = list(range(size)) if size == 2 else self.contenders(gaps, spread)
         if len(members) < size:
             gaps, spread = restricted(gaps, spread, members)
-        if len(members) == 2:
-            probabilities[members] = _pair(float(gaps[0]), float(spread[0, 0]))
-        else:
-            noise = self.normals(len(members) - 1)
-            probabilities[members] = sampled_best(gaps, spread, noise)
-        return probabilities
+        return members, gaps, spread
 
     def contenders(self, gaps: np.ndarray, spread: np.ndarray) -> list[int]:
         """The candidates that can be best at this precision, in index order (``gaps`` and
@@ -224,6 +227,21 @@ class LinearThompson(LinearPolicy):
                 kept.append(other)
         kept.sort()
         return kept
+
+
+def without_draws(
+    size: int, members: Sequence[int], gaps: np.ndarray, spread: np.ndarray
+) -> np.ndarray | None:
+    """``P(argmax = a)`` over ``size`` candidates when at most two ``members`` (as ``reduced``
+    returns them) can be best: certain, or the closed form of the pair; None otherwise."""
+    if len(members) > 2:
+        return None
+    probabilities = np.zeros(size)
+    if len(members) == 1:
+        probabilities[members[0]] = 1.0
+    else:
+        probabilities[list(members)] = _pair(float(gaps[0]), float(spread[0, 0]))
+    return probabilities
 
 
 def _pair(gap: float, variance: float) -> tuple[float, float]:
