@@ -105,6 +105,7 @@ class Engine:
         )
         self.catalog = CatalogStore(self.database)
         self.profiles = ProfileStore(self.database, self.fold_config)
+        self.profiles.upgrade()
         self._meta = _MetaCache(self.catalog)
         self.ingestor = Ingestor(
             self.database,

@@ -6,8 +6,12 @@ import random
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete, select, update
 
 from limelight import Engine, Settings
+from limelight.profiles.state import ProfileState
+from limelight.profiles.store import FORMAT
+from limelight.storage.schema import generations, profiles
 from tests.helpers import event
 
 T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z, a Tuesday
@@ -205,3 +209,28 @@ def test_a_failed_batch_leaves_no_trace_in_the_cached_profile(
                 engine.ingest([event("click", user="ada", item="m2")])
         engine.ingest([event("click", user="ada", item="m3")])
         assert engine.profile("ada")["counts"] == {"click": 2}
+
+
+def test_profiles_stored_before_forward_decay_are_upgraded_on_open(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, affinity_half_life_days=1.0)
+    with Engine(settings) as engine:
+        engine.upsert_items([{"item_id": "heat", "title": "Heat", "genres": ["Crime"]}])
+        engine.ingest([event("play_complete", item="heat", at=T0)])
+        expected = engine.profile("u1", at=T0 + 2 * DAY)["affinities"]["genres"]
+        # Write the document the way it was stored before: (value, time) per genre, no
+        # landmark; and forget that the database was upgraded.
+        with engine.database.write() as connection:
+            data = connection.execute(select(profiles.c.data)).scalar_one()
+            del data["landmark"]
+            data["genres"] = {"Crime": [2.0, T0]}
+            connection.execute(update(profiles).values(data=data))
+            connection.execute(delete(generations).where(generations.c.name == FORMAT))
+    with Engine(settings) as reopened:
+        assert reopened.profile("u1", at=T0 + 2 * DAY)["affinities"]["genres"] == expected
+        with reopened.database.read() as connection:
+            stored = connection.execute(select(profiles.c.data)).scalar_one()
+        assert not ProfileState.is_old(stored)
+        assert stored["landmark"] == T0
+        reopened.ingest([event("play_complete", item="heat", at=T0 + DAY)])
+        genres = reopened.profile("u1", at=T0 + 2 * DAY)["affinities"]["genres"]
+    assert genres[0]["score"] == pytest.approx(2 * 0.25 + 2 * 0.5)

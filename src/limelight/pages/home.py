@@ -38,7 +38,7 @@ from limelight.pages.artwork import ArtworkChooser
 from limelight.pages.charts import ChartCache
 from limelight.pages.context import SESSION_S, PageContext, Session, page_context
 from limelight.pages.order import KIND, POINT, TILE_FIELDS, RowOrder
-from limelight.profiles.decay import value_at
+from limelight.profiles.decay import shares
 from limelight.profiles.store import ProfileStore
 from limelight.recommend import service as recommend
 from limelight.recommend.people import Person, read_person
@@ -101,13 +101,12 @@ def read_session(
     return Session(played, skipped, shares)
 
 
-def taste(person: Person, at: float, half_life_s: float) -> dict[str, float]:
-    """Genre shares of the person's decayed affinities (empty when there are none)."""
+def taste(person: Person) -> dict[str, float]:
+    """Genre shares of the person's decayed affinities, positive ones only (empty when there
+    are none). Shares do not depend on the time read: decay scales every genre alike."""
     if person.state is None:
         return {}
-    scores = {g: value_at(entry, at, half_life_s) for g, entry in person.state.genres.items()}
-    total = sum(v for v in scores.values() if v > 0)
-    return {g: v / total for g, v in scores.items() if v > 0} if total > 0 else {}
+    return {genre: part for genre, part in shares(person.state.genres).items() if part > 0}
 
 
 class HomeService:
@@ -117,7 +116,6 @@ class HomeService:
         self.database = engine.database
         self.decisions = engine.decisions
         self.settings = engine.settings
-        self.half_life_s = engine.settings.affinity_half_life_days * 86_400.0
         self.recommender = recommend.attached(engine)
         self.charts = ChartCache(engine.database)
         self.artwork = ArtworkChooser(engine.database, engine.catalog, engine.bandits)
@@ -159,7 +157,7 @@ class HomeService:
             snapshot=snapshot,
             charts=self.charts.get(),
             person=person,
-            taste={} if opted_out else taste(person, context.at, self.half_life_s),
+            taste={} if opted_out else taste(person),
             context=context,
             personal=personal,
             pool=per_row * self.pool_factor,

@@ -108,7 +108,7 @@ def build_queue(
                 _SKIPS, {"person": person.person_id, "since": moment - SKIP_WINDOW_S}
             ).all()
         )
-    taste = {} if person.opted_out else pages_home.taste(person, moment, service.half_life_s)
+    taste = {} if person.opted_out else pages_home.taste(person)
     penalty: dict[str, float] = {}
     skipped = list(dict.fromkeys(str(item) for item, _ in skips))
     for item, ts in skips:

@@ -1,59 +1,62 @@
-"""Exponentially time-decayed sums, kept exact under out-of-order events and merges.
+"""Forward-decayed sums: time-decayed totals per key, exact under out-of-order events and merges.
 
-A decayed sum at time t is ``sum_i w_i * 2 ** (-(t - t_i) / half_life)``. We keep it as a pair
-``(value, ref)``: the sum decayed to its reference time ``ref``. Adding an event, reading at any
-later time and merging two sums are O(1), and the result does not depend on the order in which
-events arrive, so a profile folded live equals one rebuilt from the raw log.
+A decayed sum at time t is ``sum_i w_i * 2 ** (-(t - t_i) / half_life)``. Forward decay
+(Cormode, Shkapenyuk, Srivastava and Xu, ICDE 2009) keeps instead, for a *landmark* L shared by
+every key of a profile, ``sum_i w_i * 2 ** ((t_i - L) / half_life)``; reading at t multiplies by
+``2 ** (-(t - L) / half_life)``. Compared with one (value, time) pair per key:
+
+- folding an event costs one power for every key it touches, not one per key;
+- shares between keys need no power at all (the factor is common to every key);
+- two sums merge by addition (after bringing them to one landmark);
+- a stored profile keeps one number per key.
+
+The result does not depend on the order in which events arrive, so a profile folded live equals
+one rebuilt from the raw log. When events move far past the landmark the values are rebased
+(scaled once, every key) so that they stay far from overflow.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 DAY_S = 86_400.0
 
-#: ``(value, ref_ts)``; stored in JSON as a two-element array. A tuple of floats, not a list:
-#: the garbage collector stops tracking it, which matters for profiles kept in memory.
-Decayed = tuple[float, float]
+#: Half-lives past the landmark before the values are rebased onto a later one (2**256 ~ 1e77).
+REBASE_AFTER = 256.0
 
 
-def factor(elapsed_s: float, half_life_s: float) -> float:
-    """How much of a weight survives ``elapsed_s`` seconds."""
-    survives: float = 2.0 ** (-elapsed_s / half_life_s)
-    return survives
+def growth(at: float, landmark: float, half_life_s: float) -> float:
+    """What a weight observed at ``at`` counts for, against one observed at the landmark."""
+    scale: float = 2.0 ** ((at - landmark) / half_life_s)
+    return scale
 
 
-def add(entry: Decayed | None, weight: float, at: float, half_life_s: float) -> Decayed:
-    """Add ``weight`` observed at time ``at`` to a decayed sum."""
-    if entry is None:
-        return (weight, at)
-    value, ref = entry
-    if at >= ref:
-        return (value * factor(at - ref, half_life_s) + weight, at)
-    return (value + weight * factor(ref - at, half_life_s), ref)
+def value_at(scaled: float, landmark: float, at: float, half_life_s: float) -> float:
+    """A forward-decayed value as seen at time ``at`` (never read before its landmark)."""
+    return scaled * growth(landmark, max(at, landmark), half_life_s)
 
 
-def merge(left: Decayed | None, right: Decayed | None, half_life_s: float) -> Decayed | None:
-    """The decayed sum of two decayed sums."""
-    if left is None:
-        return right
-    if right is None:
-        return left
-    value, ref = right
-    return add(left, value, ref, half_life_s)
+def rebase(
+    maps: Iterable[dict[str, float]], landmark: float, new: float, half_life_s: float
+) -> None:
+    """Move values kept against ``landmark`` onto ``new``, in place."""
+    scale = growth(landmark, new, half_life_s)
+    for values in maps:
+        for key, value in values.items():
+            values[key] = value * scale
 
 
-def value_at(entry: Decayed, at: float, half_life_s: float) -> float:
-    """The sum as seen at time ``at`` (no decay is applied backwards in time)."""
-    value, ref = entry
-    return value * factor(max(0.0, at - ref), half_life_s)
-
-
-def shares(entries: dict[str, Decayed], half_life_s: float) -> dict[str, float]:
-    """Each key's part of the positive total. Independent of the time read (decay is common)."""
-    if not entries:
-        return {}
-    latest = max(ref for _, ref in entries.values())
-    values = {key: value_at(entry, latest, half_life_s) for key, entry in entries.items()}
+def shares(values: Mapping[str, float]) -> dict[str, float]:
+    """Each key's part of the positive total; independent of the time read (decay is common)."""
     total = sum(value for value in values.values() if value > 0)
     if total <= 0:
         return {key: 0.0 for key in values}
     return {key: max(value, 0.0) / total for key, value in values.items()}
+
+
+def from_pairs(
+    pairs: Mapping[str, tuple[float, float]], landmark: float, half_life_s: float
+) -> dict[str, float]:
+    """Values kept the old way, one ``(value, reference time)`` pair per key, against a
+    landmark (how documents written before forward decay are read)."""
+    return {key: value * growth(ref, landmark, half_life_s) for key, (value, ref) in pairs.items()}

@@ -243,8 +243,10 @@ class ProfileState:
     counts: dict[str, int] = field(default_factory=dict)
     first_seen: float | None = None
     last_seen: float | None = None
-    genres: dict[str, decay.Decayed] = field(default_factory=dict)
-    tags: dict[str, decay.Decayed] = field(default_factory=dict)
+    #: Genre and tag affinities, forward-decayed against ``landmark`` (see ``decay``).
+    genres: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, float] = field(default_factory=dict)
+    landmark: float | None = None
     hours: array[int] = field(default_factory=lambda: _counts(24))
     weekdays: array[int] = field(default_factory=lambda: _counts(7))
     devices: dict[str, int] = field(default_factory=dict)
@@ -292,11 +294,22 @@ class ProfileState:
             weight *= float(event.properties["rating"]) - config.rating_midpoint
         if weight and meta is not None:
             half_life = config.half_life_s
+            landmark = self.landmark
+            if landmark is None or ts - landmark > decay.REBASE_AFTER * half_life:
+                landmark = self._move_landmark(ts, half_life)
+            scaled = weight * 2.0 ** ((ts - landmark) / half_life)  # one power for every key
             genres, tags = self.genres, self.tags
             for genre in meta.genres:
-                genres[genre] = decay.add(genres.get(genre), weight, ts, half_life)
+                genres[genre] = genres.get(genre, 0.0) + scaled
             for tag in meta.tags:
-                tags[tag] = decay.add(tags.get(tag), weight, ts, half_life)
+                tags[tag] = tags.get(tag, 0.0) + scaled
+
+    def _move_landmark(self, to: float, half_life_s: float) -> float:
+        """Put the affinities' landmark at ``to`` (the first time, or to rebase them)."""
+        if self.landmark is not None:
+            decay.rebase((self.genres, self.tags), self.landmark, to, half_life_s)
+        self.landmark = to
+        return to
 
     def _identify(self, event: Event) -> None:
         if event.traits:
@@ -333,11 +346,15 @@ class ProfileState:
             self.last_seen = (
                 other.last_seen if self.last_seen is None else max(self.last_seen, other.last_seen)
             )
-        for mine, theirs in ((self.genres, other.genres), (self.tags, other.tags)):
-            for key, entry in theirs.items():
-                merged = decay.merge(mine.get(key), entry, config.half_life_s)
-                if merged is not None:
-                    mine[key] = merged
+        if other.landmark is not None:
+            half_life = config.half_life_s
+            if self.landmark is None or other.landmark > self.landmark:
+                self._move_landmark(other.landmark, half_life)  # the later one: no overflow
+            assert self.landmark is not None
+            scale = decay.growth(other.landmark, self.landmark, half_life)
+            for mine, theirs in ((self.genres, other.genres), (self.tags, other.tags)):
+                for key, value in theirs.items():
+                    mine[key] = mine.get(key, 0.0) + value * scale
         self.hours = array("q", (a + b for a, b in zip(self.hours, other.hours, strict=True)))
         self.weekdays = array(
             "q", (a + b for a, b in zip(self.weekdays, other.weekdays, strict=True))
@@ -362,8 +379,15 @@ class ProfileState:
         """The stored JSON document (orjson, with the count arrays as lists)."""
         return orjson.dumps(self, default=_plain)
 
+    def plain(self) -> dict[str, Any]:
+        """The stored document as plain JSON values."""
+        document: dict[str, Any] = orjson.loads(self.dumps())
+        return document
+
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ProfileState:
+    def from_json(cls, data: dict[str, Any], half_life_s: float | None = None) -> ProfileState:
+        """The state of a stored document. Documents written before forward decay (a
+        ``[value, time]`` pair per genre and tag) need the half-life to be read."""
         state: ProfileState | None = None
         if len(data) == len(cls.__slots__):
             with suppress(TypeError):
@@ -375,9 +399,24 @@ class ProfileState:
                     setattr(state, name, data[name])
         # JSON arrays back to the tuples folding makes (see the class docstring).
         state.anonymous_ids = tuple(state.anonymous_ids)
-        state.genres = {key: (entry[0], entry[1]) for key, entry in state.genres.items()}
-        state.tags = {key: (entry[0], entry[1]) for key, entry in state.tags.items()}
+        if state.landmark is None and (state.genres or state.tags):
+            state._from_pairs(half_life_s)
         state.hours = array("q", state.hours)
         state.weekdays = array("q", state.weekdays)
         state.searches = tuple((entry[0], entry[1]) for entry in state.searches)
         return state
+
+    def _from_pairs(self, half_life_s: float | None) -> None:
+        """Affinities of a document written before forward decay, onto one landmark."""
+        if half_life_s is None:
+            raise ValueError("a profile document of the old format needs the half-life to read")
+        pairs: list[dict[str, Any]] = [self.genres, self.tags]
+        landmark = max(entry[1] for values in pairs for entry in values.values())
+        self.genres = decay.from_pairs(pairs[0], landmark, half_life_s)
+        self.tags = decay.from_pairs(pairs[1], landmark, half_life_s)
+        self.landmark = landmark
+
+    @staticmethod
+    def is_old(data: dict[str, Any]) -> bool:
+        """Whether a stored document predates forward decay."""
+        return "landmark" not in data and bool(data.get("genres") or data.get("tags"))

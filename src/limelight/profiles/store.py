@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, case, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from limelight.events.model import Event
@@ -31,6 +31,8 @@ from limelight.storage.schema import events, generations, profile_items, profile
 
 #: The ``generations`` counter bumped by every transaction that changes profiles (SQLite).
 GENERATION = "profiles"
+#: The ``generations`` row that records the profile document format, and its current value.
+FORMAT, FORWARD_DECAY = "profiles_format", 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,11 @@ class ProfileStore:
         self.config = config
         self._merge_items = self._item_merge_statement()
         self._upsert_profiles = database.upsert(profiles)
+        self._rewrite = (
+            update(profiles)
+            .where(profiles.c.person_id == bindparam("person"))
+            .values(data=bindparam("document"))
+        )
         # The single SQLite writer may keep profiles in memory between batches: the database
         # tells it when another process wrote (data_version) and every failed transaction
         # drops both caches, so it never serves state that was not committed. Two levels:
@@ -164,6 +171,7 @@ class ProfileStore:
         A state from the hot cache is the cached object itself: folding changes it in place,
         and a transaction that fails drops the caches (``forget_all``)."""
         ordered = sorted(set(person_ids))
+        half_life = self.config.half_life_s
         states: dict[str, ProfileState] = {}
         missing = ordered
         if self._cache is not None:
@@ -178,7 +186,7 @@ class ProfileStore:
                 if cached is None:
                     missing.append(person)
                 else:
-                    states[person] = ProfileState.from_json(orjson.loads(cached))
+                    states[person] = ProfileState.from_json(orjson.loads(cached), half_life)
         elif not self.database.is_sqlite:
             # Make sure a row exists for every person so that FOR UPDATE can lock it.
             connection.execute(
@@ -192,7 +200,7 @@ class ProfileStore:
             if not self.database.is_sqlite:
                 query = query.order_by(profiles.c.person_id).with_for_update()
             for person, data in connection.execute(query):
-                states[person] = ProfileState.from_json(data)
+                states[person] = ProfileState.from_json(data, half_life)
         return states
 
     def apply(
@@ -315,13 +323,40 @@ class ProfileStore:
         connection.execute(delete(profiles).where(profiles.c.person_id == person_id))
         self.forget([person_id], connection)
 
+    def upgrade(self) -> int:
+        """Rewrite documents stored before forward decay (``decay``), once per database: their
+        conversion needs the half-life, which only settings know. Returns how many changed."""
+        done = select(generations.c.value).where(generations.c.name == FORMAT)
+        with self.database.read() as connection:
+            if (connection.execute(done).scalar() or 0) >= FORWARD_DECAY:
+                return 0
+        half_life = self.config.half_life_s
+        with self.database.write() as connection:
+            every = connection.execute(select(profiles.c.person_id, profiles.c.data))
+            old = [person for person, data in every if ProfileState.is_old(data)]
+            for chunk in chunked(old):
+                read = select(profiles.c.person_id, profiles.c.data).where(
+                    profiles.c.person_id.in_(chunk)
+                )
+                documents = [
+                    {"person": person, "document": ProfileState.from_json(data, half_life).plain()}
+                    for person, data in connection.execute(read)
+                ]
+                connection.execute(self._rewrite, documents)
+            connection.execute(
+                self.database.upsert(generations), [{"name": FORMAT, "value": FORWARD_DECAY}]
+            )
+            if old:
+                self.forget(old, connection)
+        return len(old)
+
     # -- reading ---------------------------------------------------------------------------
 
     def state(self, connection: Connection, person_id: str) -> ProfileState | None:
         data = connection.execute(
             select(profiles.c.data).where(profiles.c.person_id == person_id)
         ).scalar()
-        return None if data is None else ProfileState.from_json(data)
+        return None if data is None else ProfileState.from_json(data, self.config.half_life_s)
 
     def item_stats(
         self, connection: Connection, person_id: str, limit: int | None = None

@@ -12,12 +12,16 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _affinities(
-    entries: dict[str, decay.Decayed], at: float, half_life_s: float
+    values: dict[str, float], landmark: float | None, at: float, half_life_s: float
 ) -> list[dict[str, Any]]:
-    shares = decay.shares(entries, half_life_s)
+    shares = decay.shares(values)
     ranked = [
-        {"name": name, "score": decay.value_at(entry, at, half_life_s), "share": shares[name]}
-        for name, entry in entries.items()
+        {
+            "name": name,
+            "score": 0.0 if landmark is None else decay.value_at(value, landmark, at, half_life_s),
+            "share": shares[name],
+        }
+        for name, value in values.items()
     ]
     return sorted(ranked, key=lambda entry: (-entry["share"], -entry["score"], entry["name"]))
 
@@ -31,7 +35,11 @@ def profile_view(
     half_life_s: float,
     devices: list[str],
 ) -> dict[str, Any]:
-    """A JSON-ready profile; affinity ``score`` is decayed to ``at``, ``share`` is time-free."""
+    """A JSON-ready profile; affinity ``score`` is decayed to ``at``, ``share`` is time-free.
+
+    A moment before the profile's latest event reads the scores as of that event: a profile
+    keeps sums, not history, so it cannot go back to what it was before an event."""
+    seen = at if state.last_seen is None else max(at, state.last_seen)
     return {
         "person_id": person_id,
         "user_id": state.user_id,
@@ -42,8 +50,8 @@ def profile_view(
         "counts": dict(sorted(state.counts.items())),
         "affinities": {
             "half_life_days": half_life_s / decay.DAY_S,
-            "genres": _affinities(state.genres, at, half_life_s),
-            "tags": _affinities(state.tags, at, half_life_s),
+            "genres": _affinities(state.genres, state.landmark, seen, half_life_s),
+            "tags": _affinities(state.tags, state.landmark, seen, half_life_s),
         },
         "habits": {
             "hours": list(state.hours),
