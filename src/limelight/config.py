@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     max_batch: int = Field(default=1000, ge=1, le=100_000)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_future_skew_s: float = Field(default=86_400.0, ge=0)
+    #: Threads that compose pages, queues and recommendations (``limelight.api.compute``):
+    #: CPU-bound Python gains nothing from more than one per worker process.
+    compute_threads: int = Field(default=1, ge=1, le=64)
 
     affinity_half_life_days: float = Field(default=30.0, gt=0)
     affinity_weights: dict[str, float] = Field(default_factory=_default_affinity_weights)

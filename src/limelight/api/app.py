@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from pydantic import TypeAdapter
 
 import limelight
+from limelight.api.compute import open_lane
 from limelight.api.middleware import BodyLimit
 from limelight.api.problems import (
     MEDIA_TYPE,
@@ -57,6 +58,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Built in a worker thread: opening the database and migrating it block.
         owned = engine is None
+        open_lane(app, settings.compute_threads)
         if engine is None:
             app.state.engine = await anyio.to_thread.run_sync(Engine, settings)
         else:

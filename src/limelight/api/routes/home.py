@@ -8,14 +8,16 @@ Thin: each route parses its query and asks the Engine's home service
 ``decision_id``: send them back on impressions, clicks and plays.
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
+from limelight.api.compute import compute
 from limelight.api.deps import EngineDep, moment, require
 from limelight.api.problems import problem_responses
+from limelight.engine import Engine
 from limelight.pages.home import attached
 
 router = APIRouter(prefix="/v1", tags=["pages"])
@@ -35,7 +37,8 @@ UserId = Annotated[
     dependencies=[require("read")],
     responses=problem_responses(422),
 )
-def home(
+async def home(
+    request: Request,
     engine: EngineDep,
     user_id: UserId,
     device: Annotated[
@@ -52,7 +55,10 @@ def home(
     mood: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
     """Ordered rows (type, title, reason, items), each tile with its artwork and decision id."""
-    page = attached(engine).home(
+    page = await compute(
+        request,
+        _home,
+        engine,
         user_id,
         device=device,
         at=moment(at, "at"),
@@ -61,7 +67,7 @@ def home(
         per_row=per_row,
         mood=mood or None,
     )
-    return Response(orjson.dumps(page), media_type="application/json")
+    return Response(page, media_type="application/json")
 
 
 @router.get(
@@ -69,7 +75,8 @@ def home(
     dependencies=[require("read")],
     responses=problem_responses(422),
 )
-def queue(
+async def queue(
+    request: Request,
     engine: EngineDep,
     user_id: UserId,
     mood: Annotated[str | None, Query(max_length=32)] = None,
@@ -78,5 +85,14 @@ def queue(
 ) -> Response:
     """A sequence that fits the mood or activity and the person's taste; recent skips steer
     it away from their genres at once."""
-    found = attached(engine).queue(user_id, mood=mood, activity=activity, n=n)
-    return Response(orjson.dumps(found), media_type="application/json")
+    found = await compute(request, _queue, engine, user_id, mood=mood, activity=activity, n=n)
+    return Response(found, media_type="application/json")
+
+
+def _home(engine: Engine, user_id: str, **options: Any) -> bytes:
+    """The page as JSON bytes (serialised in the lane too: it is CPU work as well)."""
+    return orjson.dumps(attached(engine).home(user_id, **options))
+
+
+def _queue(engine: Engine, user_id: str, **options: Any) -> bytes:
+    return orjson.dumps(attached(engine).queue(user_id, **options))

@@ -8,13 +8,15 @@ This router must be included before the items router: ``/v1/items/{item_id:path}
 otherwise swallow ``/v1/items/{item_id}/similar``.
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from limelight.api.compute import compute
 from limelight.api.deps import EngineDep, moment, require
 from limelight.api.problems import problem_responses
+from limelight.engine import Engine
 from limelight.recommend.results import RecommendationList, SimilarList
 from limelight.recommend.service import attached
 
@@ -85,7 +87,8 @@ def _similar(found: SimilarList) -> Similar:
     dependencies=[require("read")],
     responses=problem_responses(422),
 )
-def recommendations(
+async def recommendations(
+    request: Request,
     engine: EngineDep,
     user_id: Annotated[
         str,
@@ -109,8 +112,15 @@ def recommendations(
     ] = None,
 ) -> Recommendations:
     """The person's list: ranked candidates after the rules, each with a reason."""
-    found = attached(engine).recommend(
-        user_id, n, device=device, at=moment(at, "at"), diversity=diversity
+    found = await compute(
+        request,
+        _recommend,
+        engine,
+        user_id,
+        n,
+        device=device,
+        at=moment(at, "at"),
+        diversity=diversity,
     )
     return _recommendations(found)
 
@@ -121,11 +131,20 @@ def recommendations(
     dependencies=[require("read")],
     responses=problem_responses(404, 422),
 )
-def similar(
+async def similar(
+    request: Request,
     engine: EngineDep,
     item_id: Annotated[str, Path(min_length=1, max_length=256)],
     n: Annotated[int, Query(ge=1, le=100, description="How many titles.")] = 10,
 ) -> Similar:
     """Titles like this one (available now); a title the model has not seen yet is matched by
     its genres."""
-    return _similar(attached(engine).similar(item_id, n))
+    return _similar(await compute(request, _similar_to, engine, item_id, n))
+
+
+def _recommend(engine: Engine, user_id: str, n: int, **options: Any) -> RecommendationList:
+    return attached(engine).recommend(user_id, n, **options)
+
+
+def _similar_to(engine: Engine, item_id: str, n: int) -> SimilarList:
+    return attached(engine).similar(item_id, n)
