@@ -211,8 +211,8 @@ def test_a_failed_batch_leaves_no_trace_in_the_cached_profile(
         assert engine.profile("ada")["counts"] == {"click": 2}
 
 
-def test_profiles_stored_before_forward_decay_are_upgraded_on_open(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, affinity_half_life_days=1.0)
+def test_profiles_stored_before_forward_decay_are_upgraded_on_open(settings: Settings) -> None:
+    settings = settings.model_copy(update={"affinity_half_life_days": 1.0})
     with Engine(settings) as engine:
         engine.upsert_items([{"item_id": "heat", "title": "Heat", "genres": ["Crime"]}])
         engine.ingest([event("play_complete", item="heat", at=T0)])
