@@ -298,6 +298,9 @@ class Engine:
         return self.personal_data.erase(user_id)
 
     def close(self) -> None:
+        from limelight.pages.home import close as close_home
+
+        close_home(self)
         if self._recommender is not None:
             self._recommender.close()
         self.bandits.close()

@@ -181,6 +181,10 @@ class HomeService:
             "rows": page_rows,
         }
 
+    def close(self) -> None:
+        """Stop background work (the charts' refresh) before the engine's database closes."""
+        self.charts.close()
+
     def queue(
         self,
         user_id: str,
@@ -338,4 +342,11 @@ def attached(engine: EngineParts) -> HomeService:
     return found
 
 
-__all__ = ["EngineParts", "HomeService", "attached", "read_session", "taste"]
+def close(engine: EngineParts) -> None:
+    """Close the home service attached to ``engine``, if one was built (``Engine.close``)."""
+    found = _ATTACHED.pop(engine, None)
+    if found is not None:
+        found.close()
+
+
+__all__ = ["EngineParts", "HomeService", "attached", "close", "read_session", "taste"]

@@ -1,0 +1,59 @@
+"""Home page charts: built on first use, then refreshed in the background while pages answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from limelight import Engine
+from limelight.pages.charts import ChartCache
+from tests.pages import world
+
+
+@pytest.fixture
+def cache(loaded: Engine) -> Iterator[ChartCache]:
+    """Charts due for a refresh on every call (each ``get`` may start one)."""
+    found = ChartCache(loaded.database, refresh_s=0.0)
+    yield found
+    found.close()
+
+
+def test_charts_are_refreshed_off_the_request_path(loaded: Engine, cache: ChartCache) -> None:
+    first = cache.get()
+    assert "p40" not in first.people  # nobody watched the last title yet
+    loaded.ingest([world.event("play_start", f"fan{k}", "p40", world.EVENING) for k in range(3)])
+    # Due for a refresh: this call starts it and answers at once with the charts it has.
+    assert cache.get() is first
+    cache.wait()
+    fresh = cache.get()
+    assert fresh is not first and fresh.people["p40"] == 3 and "p40" in dict(fresh.popular)
+
+
+def test_unchanged_events_keep_the_charts(cache: ChartCache) -> None:
+    first = cache.get()
+    assert cache.get() is first
+    cache.wait()
+    assert cache.get() is first
+
+
+def test_a_failed_refresh_keeps_the_charts_it_has(
+    loaded: Engine, cache: ChartCache, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = cache.get()
+    with loaded.database.write() as connection:  # the refresh's reads will fail
+        connection.execute(text("ALTER TABLE events RENAME TO events_away"))
+    try:
+        assert cache.get() is first
+        cache.wait()
+        assert "could not refresh the home page charts" in caplog.text
+        assert cache.get() is first
+        cache.wait()
+    finally:
+        with loaded.database.write() as connection:
+            connection.execute(text("ALTER TABLE events_away RENAME TO events"))
+    loaded.ingest([world.event("play_start", "fan", "p40", world.EVENING)])
+    cache.get()
+    cache.wait()
+    assert cache.get().people["p40"] == 1
