@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from limelight import Engine
 from limelight.pages.charts import ChartCache
+from limelight.pages.home import attached
 from tests.pages import world
 
 
@@ -57,3 +58,11 @@ def test_a_failed_refresh_keeps_the_charts_it_has(
     cache.get()
     cache.wait()
     assert cache.get().people["p40"] == 1
+
+
+def test_charts_of_a_log_without_engagement_are_rebuilt_by_the_next_page(engine: Engine) -> None:
+    """A server started before its data came answers with the data's charts at once."""
+    charts = attached(engine).charts  # the home service listens to ingest
+    assert charts.get().popular == []
+    engine.ingest([world.event("play_start", "fan", "p40", world.EVENING)])
+    assert charts.get().people == {"p40": 1}  # no wait: built by this call

@@ -37,6 +37,7 @@ from limelight.auth import KeyRing
 from limelight.config import Settings
 from limelight.engine import Engine
 from limelight.events.schema import EVENT_ADAPTER
+from limelight.pages.home import attached
 from limelight.web import install_web
 
 DESCRIPTION = """\
@@ -63,6 +64,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             app.state.engine = await anyio.to_thread.run_sync(Engine, settings)
         else:
             app.state.engine = engine
+        # Ready means ready for pages at full speed (see ``HomeService.warm``).
+        await anyio.to_thread.run_sync(attached(app.state.engine).warm)
         try:
             yield
         finally:

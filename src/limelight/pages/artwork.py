@@ -62,6 +62,16 @@ class Variant:
 
 
 @dataclass(frozen=True, slots=True)
+class _Loaded:
+    """One catalogue version's cached variants: the action table and the maps beside it."""
+
+    table: ActionTable
+    keys: dict[str, tuple[str, ...]]
+    urls: dict[str, dict[str, str]]
+    variants: dict[str, tuple[Variant, ...]]
+
+
+@dataclass(frozen=True, slots=True)
 class Chosen:
     """The artwork served on one tile and the decision that chose it."""
 
@@ -100,50 +110,56 @@ class ArtworkChooser:
 
     def variants(self, item_ids: Sequence[str], mark: Any) -> dict[str, tuple[Variant, ...]]:
         """Variants per title, read once per catalogue version (``mark``)."""
-        self._load(item_ids, mark)
-        return {i: self._variants[i] for i in item_ids}
+        loaded = self._load(item_ids, mark)
+        return {i: loaded.variants[i] for i in item_ids}
 
-    def _load(self, item_ids: Sequence[str], mark: Any) -> ActionTable:
+    def _load(self, item_ids: Sequence[str], mark: Any) -> _Loaded:
         """Read the titles not cached yet; the action table that holds every title's variants
-        (keys ``<item>\x1f<artwork>``; a title without artwork has the single ``none``)."""
-        with self._lock:
-            if mark != self._mark:
-                self._variants, self._keys, self._urls = {}, {}, {}
-                self._table = ActionTable.build(())
-                self._mark = mark
-            table = self._table
-        missing = [i for i in dict.fromkeys(item_ids) if i not in self._keys]
-        if not missing:
-            return table
-        with self.database.read() as connection:
-            found = self.catalog.artwork(connection, missing)
-        with self._lock:
-            if mark != self._mark:
-                return self._load(item_ids, mark)
-            missing = [i for i in missing if i not in self._keys]
-            entries: list[tuple[str, Action]] = []
-            for item in missing:
-                variants = tuple(
-                    Variant(
-                        art["artwork_id"],
-                        art["url"],
-                        {
-                            k: v
-                            for k, v in (art["attributes"] or {}).items()
-                            if k in ATTRIBUTES and isinstance(v, str | int | float)
-                        },
-                        bool(art["is_default"]),
-                    )
-                    for art in found.get(item, [])
+        (keys ``<item>\x1f<artwork>``; a title without artwork has the single ``none``), with
+        the maps of this catalogue version (another version replaces them, never empties
+        them, so what is returned stays whole while another request moves on)."""
+        while True:
+            with self._lock:
+                if mark != self._mark:
+                    self._variants, self._keys, self._urls = {}, {}, {}
+                    self._table = ActionTable.build(())
+                    self._mark = mark
+                loaded = _Loaded(self._table, self._keys, self._urls, self._variants)
+            missing = [i for i in dict.fromkeys(item_ids) if i not in loaded.keys]
+            if not missing:
+                return loaded
+            with self.database.read() as connection:
+                found = self.catalog.artwork(connection, missing)
+            with self._lock:
+                if mark != self._mark:
+                    continue  # another catalogue version came meanwhile: again, lock released
+                self._add([i for i in missing if i not in self._keys], found)
+                return _Loaded(self._table, self._keys, self._urls, self._variants)
+
+    def _add(self, missing: Sequence[str], found: dict[str, list[dict[str, Any]]]) -> None:
+        """Cache the variants read for ``missing`` titles (under the lock)."""
+        entries: list[tuple[str, Action]] = []
+        for item in missing:
+            variants = tuple(
+                Variant(
+                    art["artwork_id"],
+                    art["url"],
+                    {
+                        k: v
+                        for k, v in (art["attributes"] or {}).items()
+                        if k in ATTRIBUTES and isinstance(v, str | int | float)
+                    },
+                    bool(art["is_default"]),
                 )
-                self._variants[item] = variants
-                self._urls[item] = {v.artwork_id: v.url for v in variants}
-                actions = tuple(v.action() for v in variants) or (Action(NO_ARTWORK, {}),)
-                keys = tuple(f"{item}\x1f{a.id}" for a in actions)
-                entries.extend(zip(keys, actions, strict=True))
-                self._keys[item] = keys
-            self._table = table = self._table.extended(entries)
-            return table
+                for art in found.get(item, [])
+            )
+            self._variants[item] = variants
+            self._urls[item] = {v.artwork_id: v.url for v in variants}
+            actions = tuple(v.action() for v in variants) or (Action(NO_ARTWORK, {}),)
+            keys = tuple(f"{item}\x1f{a.id}" for a in actions)
+            entries.extend(zip(keys, actions, strict=True))
+            self._keys[item] = keys
+        self._table = self._table.extended(entries)
 
     def choose(
         self,
@@ -158,8 +174,8 @@ class ArtworkChooser:
         """One logged artwork decision per tile (in tile order), in one ``decide_batch``; each
         decision's context names the tile's row (logged, not a model feature)."""
         self.ensure_point()
-        table = self._load(item_ids, mark)
-        keys = self._keys
+        loaded = self._load(item_ids, mark)
+        table, keys = loaded.table, loaded.keys
         by_row = {row: {"row": row} for row in set(rows)}
         result = self.bandits.decide_batch(
             POINT,
@@ -171,7 +187,7 @@ class ArtworkChooser:
             member_context=[by_row[row] for row in rows],
         )
         out = []
-        urls = self._urls
+        urls = loaded.urls
         for item, decision_id, action in zip(
             item_ids, result.decision_ids, result.chosen, strict=True
         ):

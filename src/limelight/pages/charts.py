@@ -18,6 +18,7 @@ import math
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,12 +132,14 @@ class ChartCache:
         self._lock = threading.Lock()
         self._refresher: threading.Thread | None = None
         self._closed = False
+        self._inline = False
 
     def get(self) -> Charts:
         charts = self._charts
-        if charts is None:
+        if charts is None or self._inline:
             with self._lock:
-                if self._charts is None:
+                if self._charts is None or self._inline:
+                    self._inline = False
                     self._next_check = time.monotonic() + self.refresh_s
                     self._refresh()
                 assert self._charts is not None
@@ -144,6 +147,14 @@ class ChartCache:
         if time.monotonic() >= self._next_check:
             self._start_refresh()
         return charts
+
+    def on_events(self, stored: Sequence[object]) -> None:
+        """Ingest listener: charts built from a log without engagement are rebuilt by the next
+        ``get`` itself (there was nothing to answer with: a server started before its data
+        came); other charts wait for the timed background refresh."""
+        charts = self._charts
+        if stored and charts is not None and not charts.popular:
+            self._inline = True
 
     def _start_refresh(self) -> None:
         with self._lock:
