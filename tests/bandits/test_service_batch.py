@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from limelight import Engine
 from limelight.bandits import Action
+from limelight.bandits import service as service_module
 from limelight.bandits.offpolicy import logged_rounds
 from limelight.bandits.service import DecisionRequest, DecisionResult
 from limelight.bandits.shared import ActionTable
@@ -214,3 +215,23 @@ def test_an_extended_table_derives_what_a_fresh_one_does() -> None:
     mine, theirs = grown.derived(("artwork", 1), dict), fresh.derived(("artwork", 1), dict)
     assert mine.selected == theirs.selected and mine.unique == theirs.unique
     np.testing.assert_array_equal(mine.signatures, theirs.signatures)
+
+
+def test_a_page_of_tiles_closes_over_several_write_transactions(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Members of one batch row split over transactions of ``_PAGE`` members: each learned
+    once, none skipped, and a second sweep finds nothing left."""
+    monkeypatch.setattr(service_module, "_PAGE", 4)
+    clock = Clock()
+    service = service_for(engine, clock)
+    service.configure(point(reward={"default": -0.5}))
+    table, lists = catalogue(6)
+    first = service.decide_batch("artwork", {"device": "tv"}, table, lists, person_id="ada")
+    second = service.decide_batch("artwork", {"device": "web"}, table, lists, person_id="bob")
+    clock.advance(61)
+    assert service.close_windows() == 12
+    assert service.close_windows() == 0
+    for decision_id in [*first.decision_ids, *second.decision_ids]:
+        (row,) = ledger(engine, decision_id)
+        assert (row["rule"], row["value"]) == ("default", -0.5)

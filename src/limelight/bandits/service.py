@@ -1096,7 +1096,11 @@ class DecisionService:
                     )
                 else:
                     page.append((str(decision_id), float(at), [str(a) for a in chosen]))
-            learned += self._close_page(runtime, page)
+            # One write transaction per ``_PAGE`` members, not per ``_PAGE`` rows: a row of a
+            # page of tiles holds hundreds, and the single writer is what ingest and the
+            # decision log wait for.
+            for start in range(0, len(page), _PAGE):
+                learned += self._close_page(runtime, page[start : start + _PAGE])
             after = (float(found[-1][1]), str(found[-1][0]))
             if len(found) < _PAGE:
                 break
