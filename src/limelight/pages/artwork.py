@@ -119,15 +119,14 @@ class ArtworkChooser:
         the maps of this catalogue version (another version replaces them, never empties
         them, so what is returned stays whole while another request moves on)."""
         while True:
-            with self._lock:
+            with self._lock:  # the table and the maps change together, under the lock
                 if mark != self._mark:
                     self._variants, self._keys, self._urls = {}, {}, {}
                     self._table = ActionTable.build(())
                     self._mark = mark
-                loaded = _Loaded(self._table, self._keys, self._urls, self._variants)
-            missing = [i for i in dict.fromkeys(item_ids) if i not in loaded.keys]
-            if not missing:
-                return loaded
+                missing = [i for i in dict.fromkeys(item_ids) if i not in self._keys]
+                if not missing:
+                    return _Loaded(self._table, self._keys, self._urls, self._variants)
             with self.database.read() as connection:
                 found = self.catalog.artwork(connection, missing)
             with self._lock:
