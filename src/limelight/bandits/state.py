@@ -91,8 +91,9 @@ def save_state(state: State, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
     document = split_arrays(state, arrays)
-    # Named arrays (``a0``, ``a1``... from ``split_arrays``): numpy's stub would match a dict
-    # of arrays against its ``allow_pickle: bool`` keyword, which no key here is.
+    # Named arrays (``a0``, ``a1``... from ``split_arrays``), typed loosely: numpy's type
+    # annotations match a dict of arrays against ``savez``'s ``allow_pickle: bool`` keyword,
+    # which no key here is.
     named: dict[str, Any] = dict(arrays)
     np.savez(folder / "arrays.npz", **named)
     temporary = folder / "state.json.tmp"

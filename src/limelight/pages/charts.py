@@ -181,10 +181,6 @@ class ChartCache:
             charts = compute(self.database, min_support=self.min_support)
             self._charts, self._mark = charts, mark
 
-    def invalidate(self) -> None:
-        """Recount at the next ``get`` (which still answers with the charts it has)."""
-        self._next_check = 0.0
-
     def wait(self, timeout_s: float = 60.0) -> None:
         """Block until a background refresh (if any) finishes (tests, tools)."""
         refresher = self._refresher

@@ -266,9 +266,7 @@ class ProfileStore:
 
     def _save(self, connection: Connection, states: Mapping[str, ProfileState], now: float) -> None:
         texts = {person: state.dumps().decode() for person, state in states.items()}
-        self._write_texts(connection, texts, now)
-        self._changed(connection)
-        self._remember(states)
+        self.write(connection, Folded(texts, [], dict(states)), now)
 
     def _remember(self, states: Mapping[str, ProfileState]) -> None:
         """Keep just-written states as objects (the hot cache; see ``__init__``)."""
@@ -332,17 +330,15 @@ class ProfileStore:
                 return 0
         half_life = self.config.half_life_s
         with self.database.write() as connection:
-            every = connection.execute(select(profiles.c.person_id, profiles.c.data))
-            old = [person for person, data in every if ProfileState.is_old(data)]
-            for chunk in chunked(old):
-                read = select(profiles.c.person_id, profiles.c.data).where(
-                    profiles.c.person_id.in_(chunk)
-                )
-                documents = [
-                    {"person": person, "document": ProfileState.from_json(data, half_life).plain()}
-                    for person, data in connection.execute(read)
-                ]
-                connection.execute(self._rewrite, documents)
+            every = connection.execute(select(profiles.c.person_id, profiles.c.data)).all()
+            documents = [
+                {"person": person, "document": ProfileState.from_json(data, half_life).plain()}
+                for person, data in every
+                if ProfileState.is_old(data)
+            ]
+            for chunk in chunked(documents):
+                connection.execute(self._rewrite, chunk)
+            old = [document["person"] for document in documents]
             connection.execute(
                 self.database.upsert(generations), [{"name": FORMAT, "value": FORWARD_DECAY}]
             )
