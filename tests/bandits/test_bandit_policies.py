@@ -239,3 +239,44 @@ def test_state_of_another_kind_is_refused() -> None:
         Softmax.from_state(state)
     with pytest.raises(InvalidInput):
         Policy.from_state({**state, "format": 99})
+
+
+def test_learn_many_is_learn_one_in_turn(factory: Factory) -> None:
+    """Folding a batch (repeated contexts and actions, as a page of tiles has) gives the model
+    that learning each observation in turn gives, up to rounding."""
+    rng = np.random.default_rng(3)
+    contexts = [TV, PHONE, {"device": "tv", "hour": 22.0}]
+    feedback = [
+        (
+            contexts[int(rng.integers(3))],
+            POSTERS[int(rng.integers(3))],
+            float(rng.random() < 0.3),
+            float(rng.uniform(0.2, 1.0)),
+        )
+        for _ in range(300)
+    ]
+    one_by_one, folded = factory(0), factory(0)
+    _history(one_by_one, 20)
+    _history(folded, 20)
+    for context, action, reward, probability in feedback:
+        one_by_one.learn_one(context, action, reward, probability)
+    folded.learn_many(feedback)
+    for context in (*contexts, {"device": "radio", "hour": 3.0}):
+        for action in (*POSTERS, Action("new", {"style": "neon"})):
+            assert folded.predict_one(context, action) == pytest.approx(
+                one_by_one.predict_one(context, action), abs=1e-9
+            )
+        if not isinstance(folded, LinearThompson):  # its probabilities are Monte Carlo draws
+            assert np.allclose(
+                folded.probabilities(context, POSTERS),
+                one_by_one.probabilities(context, POSTERS),
+                atol=1e-9,
+            )
+
+
+def test_learn_many_checks_everything_before_learning(learner: Factory) -> None:
+    policy = learner(0)
+    before = policy.predict_one(TV, DARK)
+    with pytest.raises(InvalidInput):
+        policy.learn_many([(TV, DARK, 1.0, 0.5), (TV, DARK, math.nan, 0.5)])
+    assert policy.predict_one(TV, DARK) == before

@@ -12,6 +12,7 @@ from limelight import Engine
 from limelight.bandits import Action
 from limelight.bandits import service as service_module
 from limelight.bandits.offpolicy import logged_rounds
+from limelight.bandits.served import read_served
 from limelight.bandits.service import DecisionRequest, DecisionResult
 from limelight.bandits.shared import ActionTable
 from limelight.decisions import BATCH_KIND, member_id, split_member
@@ -118,6 +119,43 @@ def test_members_resolve_to_their_own_records(engine: Engine) -> None:
         assert sum(record.extra["distribution"]) == pytest.approx(1.0)
     assert engine.decisions.get(member_id(result.batch_id, 5)) is None  # out of range
     assert engine.decisions.get(result.batch_id + "~x") is None
+
+
+def test_learning_views_of_members_match_their_records(engine: Engine) -> None:
+    """What the sweep learns from (views read from the batch row once) is what each member's
+    own record says: context, candidates' features, the served probability."""
+    service = service_for(engine, Clock())
+    service.configure(point(features={"context": ["device"]}))
+    table, lists = catalogue(6)
+    single = service.decide("artwork", {"device": "mobile"}, [Action("x", {"style": "dark"})])
+    result = service.decide_batch(
+        "artwork",
+        {"device": "tv"},
+        table,
+        lists,
+        person_id="ada",
+        member_context=[{"row": f"row-{k % 2}"} for k in range(6)],
+    )
+    engine.decisions.flush()
+    wanted = [*result.decision_ids, single.decision_id, member_id(result.batch_id, 6)]
+    with engine.database.read() as connection:
+        views = read_served(connection, wanted)
+    assert member_id(result.batch_id, 6) not in views  # out of range
+    records = engine.decisions.many(wanted[:-1])
+    assert views[result.decision_ids[0]].context is views[result.decision_ids[2]].context
+    for decision_id in wanted[:-1]:
+        view, record = views[decision_id], records[decision_id]
+        assert (view.point, view.person_id, dict(view.context)) == (
+            record.point,
+            record.person_id,
+            record.context,
+        )
+        for candidate in record.candidates:
+            features, probability = view.action(candidate["id"]) or ({}, -1.0)
+            assert dict(features) == candidate["features"]
+            served = candidate["id"] in record.chosen
+            assert probability == (record.probabilities[0] if served else 1.0)
+        assert view.action("nope") is None
 
 
 def test_member_rewards_learn_and_the_rest_get_the_default_once(engine: Engine) -> None:

@@ -173,6 +173,12 @@ class Policy(ABC):
     ) -> None:
         """Learn from the reward observed after showing ``action`` in ``context``."""
 
+    def learn_many(self, feedback: Sequence[tuple[Features, Action, float, float]]) -> None:
+        """Learn from many ``(context, action, reward, probability)`` in order: ``learn_one``
+        for each, unless the policy can fold them into one update (linear policies do)."""
+        for context, action, reward, probability in feedback:
+            self.learn_one(context, action, reward, probability)
+
     @abstractmethod
     def predict_one(self, context: Features, action: Action) -> float:
         """The estimated expected reward of ``action`` in ``context`` (no exploration)."""

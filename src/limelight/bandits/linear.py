@@ -10,6 +10,7 @@ with ``1/ridge`` on the diagonal, which is exact because no earlier vector used 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy.linalg import blas
@@ -19,6 +20,11 @@ from limelight.bandits.features import FeatureSpace
 
 #: How often (in updates) ``Ridge`` averages ``A^-1`` with its transpose against rounding drift.
 SYMMETRIZE_EVERY = 256
+
+
+def _signature(features: Features) -> tuple[Any, ...]:
+    """A hashable key of a feature mapping (its items in key order)."""
+    return tuple(sorted(features.items()))
 
 
 def _rank_one(matrix: np.ndarray, vector: np.ndarray, alpha: float) -> np.ndarray:
@@ -120,6 +126,31 @@ class Ridge:
         else:  # the new A^-1 (b + r x), without a d x d product: A'^-1 x = A^-1 x / denominator
             self.theta += projected * (error / denominator)
 
+    def update_many(self, rows: np.ndarray, weights: np.ndarray, sums: np.ndarray) -> None:
+        """``weights[i]`` observations of the vector ``rows[i]`` whose rewards sum to
+        ``sums[i]``: ``A += X' W X`` and ``b += X' s``, with ``A^-1`` by the Woodbury identity,
+        ``A^-1 <- A^-1 - A^-1 U' (I + U A^-1 U')^-1 U A^-1`` for ``U = W^(1/2) X``. The cost is
+        ``O(d^2 k)`` for ``k`` distinct rows however many observations they stand for (a page of
+        tiles is a few dozen), and the result is that of ``update`` on each observation in turn,
+        up to rounding: ``A`` and ``b`` are sums, whatever their order."""
+        if rows.shape[0] == 0:
+            return
+        self.grow(rows.shape[1])
+        if rows.shape[1] < self.size:
+            rows = np.pad(rows, ((0, 0), (0, self.size - rows.shape[1])))
+        self.count += int(weights.sum())
+        self.target += sums @ rows
+        used = np.flatnonzero(np.any(rows != 0.0, axis=0))
+        if used.size:
+            scaled = rows[:, used] * np.sqrt(weights)[:, None]
+            projected = scaled @ self.inverse[used]  # U A^-1 (A^-1 is symmetric)
+            inner = np.eye(rows.shape[0]) + projected[:, used] @ scaled.T
+            self.inverse = self.inverse - projected.T @ np.linalg.solve(inner, projected)
+        symmetric = self.inverse + self.inverse.T
+        symmetric *= 0.5
+        self.inverse = symmetric
+        self.theta = self.inverse @ self.target
+
     def state(self) -> State:
         return {
             "ridge": self.ridge,
@@ -206,6 +237,54 @@ class LinearScorer:
             self._model("").update(self.space.joint_vector(context, action), reward)
         else:
             self._model(action.id).update(self.space.context_vector(context), reward)
+
+    def update_many(
+        self, contexts: Sequence[Features], actions: Sequence[Action], rewards: Sequence[float]
+    ) -> None:
+        """``update`` for each ``(context, action, reward)``, folded: observations with the
+        same context and the same action features (shared) or action id (disjoint) become one
+        weighted row of one ridge update per model."""
+        groups: dict[tuple[Any, ...], tuple[Features, dict[Any, list[Any]]]] = {}
+        for context, action, reward in zip(contexts, actions, rewards, strict=True):
+            key = _signature(context)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = (context, {})
+            inner = _signature(action.features) if self.shared else action.id
+            entry = group[1].get(inner)
+            if entry is None:
+                group[1][inner] = [action, 1, reward]
+            else:
+                entry[1] += 1
+                entry[2] += reward
+        if self.shared:
+            blocks, weights, sums = [], [], []
+            for context, entries in groups.values():
+                found = list(entries.values())
+                # Positions as ids: action ids need not be unique across a page's titles.
+                unique = [Action(str(k), e[0].features) for k, e in enumerate(found)]
+                blocks.append(self.space.joint_matrix(context, unique))
+                weights += [e[1] for e in found]
+                sums += [e[2] for e in found]
+            if not blocks:
+                return
+            width = len(self.space.vocabulary)
+            rows = np.vstack([np.pad(b, ((0, 0), (0, width - b.shape[1]))) for b in blocks])
+            self._model("").update_many(rows, np.array(weights, float), np.array(sums, float))
+            return
+        per_action: dict[str, list[tuple[np.ndarray, int, float]]] = {}
+        for context, entries in groups.values():
+            vector = self.space.context_vector(context)
+            for action, count, total in entries.values():
+                per_action.setdefault(action.id, []).append((vector, count, total))
+        width = len(self.space.vocabulary)
+        for action_id, observed in per_action.items():
+            rows = np.vstack([np.pad(v, (0, width - v.shape[0])) for v, _, _ in observed])
+            self._model(action_id).update_many(
+                rows,
+                np.array([c for _, c, _ in observed], float),
+                np.array([t for _, _, t in observed], float),
+            )
 
     def state(self) -> State:
         return {

@@ -47,7 +47,7 @@ from weakref import WeakKeyDictionary
 
 import numpy as np
 from pydantic import ValidationError
-from sqlalchemy import Connection, select, update
+from sqlalchemy import select, update
 
 from limelight.bandits import rewards as store
 from limelight.bandits.base import Action, FeatureValue, Policy
@@ -61,6 +61,7 @@ from limelight.bandits.points import (
     policy_from_state,
 )
 from limelight.bandits.rewards import RewardOutcome
+from limelight.bandits.served import Served, read_served, served_of
 from limelight.bandits.shared import ActionTable, SharedRanked, rank_shared
 from limelight.config import Settings
 from limelight.decisions import (
@@ -71,7 +72,6 @@ from limelight.decisions import (
     member_extras,
     member_id,
     new_decision_id,
-    resolve,
 )
 from limelight.errors import InvalidInput, LimelightError, NotFound
 from limelight.events.model import Event, now_utc
@@ -995,7 +995,7 @@ class DecisionService:
                 )
             learned_keys = {(c.decision_id, c.action_id) for c in claimed}
             self._learn_claimed(
-                claimed, {item.record.decision_id: item.record for item in incoming}
+                claimed, {item.record.decision_id: served_of(item.record) for item in incoming}
             )
         outcomes = []
         for item, (in_window, _rule) in zip(incoming, states, strict=True):
@@ -1129,7 +1129,7 @@ class DecisionService:
                 ]
                 if not pending:
                     return 0
-                records = self._records(connection, pending)
+                records = read_served(connection, pending)
                 open_keys = [
                     (records[decision_id], (decision_id, action))
                     for decision_id, _, chosen in page
@@ -1178,18 +1178,13 @@ class DecisionService:
             self._learn_claimed(claimed, records)
         return len(claimed)
 
-    @staticmethod
-    def _records(connection: Connection, decision_ids: Sequence[str]) -> dict[str, DecisionRecord]:
-        """Written decisions by id, batch members resolved (see :mod:`limelight.decisions`)."""
-        return resolve(connection, decision_ids)
-
     # -- learning --------------------------------------------------------------------------
 
     def _learn_claimed(
-        self, claimed: Sequence[store.Claimed], records: Mapping[str, DecisionRecord]
+        self, claimed: Sequence[store.Claimed], records: Mapping[str, Served]
     ) -> None:
         """Feed claimed ledger rows to their points' policies, in ledger order."""
-        by_point: dict[str, list[tuple[store.Claimed, DecisionRecord]]] = {}
+        by_point: dict[str, list[tuple[store.Claimed, Served]]] = {}
         for entry in claimed:
             record = records.get(entry.decision_id)
             if record is not None:
@@ -1199,30 +1194,40 @@ class DecisionService:
             if runtime is not None:
                 self._learn(runtime, entries)
 
-    def _learn(
-        self, runtime: _Runtime, entries: Sequence[tuple[store.Claimed, DecisionRecord]]
-    ) -> None:
+    def _learn(self, runtime: _Runtime, entries: Sequence[tuple[store.Claimed, Served]]) -> None:
+        """Learn ledger rows in order, in one ``learn_many`` (a page's tiles share contexts and
+        a handful of artwork feature combinations, which linear policies fold together)."""
         with runtime.lock:
             features = runtime.point.features
-            for entry, record in entries:
-                if entry.seq <= runtime.last_seq:
+            contexts: dict[int, dict[str, FeatureValue]] = {}
+            feedback: list[tuple[dict[str, FeatureValue], Action, float, float]] = []
+            last = runtime.last_seq
+            for entry, served in entries:
+                if entry.seq <= last:
                     continue  # learned before this model's snapshot (or already replayed)
-                action = _candidate(record, entry.action_id)
-                if action is not None:
-                    served = [str(a) for a in record.chosen]
-                    probabilities = record.probabilities or []
-                    at = served.index(entry.action_id) if entry.action_id in served else -1
-                    probability = float(probabilities[at]) if 0 <= at < len(probabilities) else 1.0
-                    runtime.policy.learn_one(
-                        features.context_of(record.context),
-                        Action(action.id, features.action_of(action.features)),
+                last = entry.seq
+                found = served.action(entry.action_id)
+                if found is None:
+                    continue
+                context = contexts.get(id(served.context))
+                if context is None:  # views of one batch share their context objects
+                    context = contexts[id(served.context)] = features.context_of(served.context)
+                action_features, probability = found
+                feedback.append(
+                    (
+                        context,
+                        Action(entry.action_id, features.action_of(action_features)),
                         entry.value,
                         min(max(probability, 1e-12), 1.0),
                     )
-                    runtime.learned += 1
-                    runtime.since += 1
-                runtime.last_seq = entry.seq
-                runtime.dirty = True
+                )
+            if last == runtime.last_seq:
+                return
+            runtime.policy.learn_many(feedback)
+            runtime.learned += len(feedback)
+            runtime.since += len(feedback)
+            runtime.last_seq = last
+            runtime.dirty = True
 
     def _replay(self, runtime: _Runtime) -> int:
         """Learn the ledger rows written after the runtime's snapshot (a crash's lost work)."""
@@ -1243,7 +1248,7 @@ class DecisionService:
                         with runtime.lock:
                             runtime.last_seq = max(runtime.last_seq, entry.seq)
                         continue
-                    entries.append((entry, record))
+                    entries.append((entry, served_of(record)))
                 self._learn(runtime, entries)
                 with runtime.lock:
                     runtime.last_seq = max(runtime.last_seq, batch[-1].seq)
@@ -1603,13 +1608,6 @@ def _decision_ids(count: int) -> list[str]:
     stamp = f"d_{time.time_ns() // 1000:x}"
     noise = os.urandom(6 * count).hex()
     return [f"{stamp}{i:04x}{noise[12 * i : 12 * i + 12]}" for i in range(count)]
-
-
-def _candidate(record: DecisionRecord, action_id: str) -> Action | None:
-    for candidate in record.candidates:
-        if isinstance(candidate, Mapping) and candidate.get("id") == action_id:
-            return Action(action_id, dict(candidate.get("features") or {}))
-    return None
 
 
 _ATTACHED: WeakKeyDictionary[Any, DecisionService] = WeakKeyDictionary()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from limelight.bandits.base import Action, Features, Policy, RandomState, State, check_feedback
@@ -45,6 +46,17 @@ class LinearPolicy(Policy):
     ) -> None:
         check_feedback(reward, probability)
         self.scorer.update(context, action, float(reward))
+
+    def learn_many(self, feedback: Sequence[tuple[Features, Action, float, float]]) -> None:
+        """One ridge update for the lot (the same model as ``learn_one`` each, up to rounding:
+        the model is a sum over observations). All are checked before any is learned."""
+        for _, _, reward, probability in feedback:
+            check_feedback(reward, probability)
+        self.scorer.update_many(
+            [context for context, _, _, _ in feedback],
+            [action for _, action, _, _ in feedback],
+            [float(reward) for _, _, reward, _ in feedback],
+        )
 
     def predict_one(self, context: Features, action: Action) -> float:
         return self.scorer.predict(context, action)
