@@ -4,6 +4,8 @@ off-policy evaluation that see the members."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from sqlalchemy import select
@@ -159,6 +161,8 @@ def test_learning_views_of_members_match_their_records(engine: Engine) -> None:
 
 
 def test_member_rewards_learn_and_the_rest_get_the_default_once(engine: Engine) -> None:
+    """A clicked tile is learned from its click; the page's other tiles get the default in one
+    rest row that stands for them; after that the page is closed (a click is late)."""
     clock = Clock()
     service = service_for(engine, clock)
     service.configure(point(reward={"default": -0.5}))
@@ -167,15 +171,65 @@ def test_member_rewards_learn_and_the_rest_get_the_default_once(engine: Engine) 
     clicked = result.decision_ids[2]
     assert engine.ingest([event("click", user="ada", item="t2", decision_id=clicked)]).accepted == 1
     (row,) = ledger(engine, clicked)
-    assert row["value"] == 1.0 and row["action_id"] == result.chosen[2]
+    assert row["value"] == 1.0 and row["action_id"] == result.chosen[2] and row["pairs"] == 1
+    before = service.report("artwork").learned
     clock.advance(61)
     assert service.close_windows() == 5
     assert service.close_windows() == 0
-    assert count(engine, bandit_learned, point="artwork") == 6
+    assert count(engine, bandit_learned, point="artwork") == 2
+    (rest,) = ledger(engine, result.batch_id)
+    assert (rest["action_id"], rest["rule"], rest["value"], rest["pairs"]) == (
+        "*",
+        "default",
+        -0.5,
+        5,
+    )
+    assert rest["person_id"] == "ada"
     for decision_id in result.decision_ids:
         if decision_id != clicked:
-            (row,) = ledger(engine, decision_id)
-            assert (row["rule"], row["value"]) == ("default", -0.5)
+            assert ledger(engine, decision_id) == []
+    report = service.report("artwork")
+    assert report.learned == before + 5 == 6
+    assert report.mean_learned_reward == pytest.approx((1.0 - 0.5 * 5) / 6)
+    assert report.rewards["default_in_window"] == 5
+    late = service.reward(result.decision_ids[0], 1.0)
+    assert (late.status, late.in_window) == ("late", False)
+    assert count(engine, bandit_learned, point="artwork") == 2
+    rounds = logged_rounds(engine.database, service.point("artwork"))
+    values = dict(zip(rounds.decision_ids, rounds.reward.tolist(), strict=True))
+    assert values == {d: (1.0 if d == clicked else -0.5) for d in result.decision_ids}
+
+
+@pytest.mark.parametrize("name", ["epsilon-greedy", "linucb-shared"])
+def test_a_restart_replays_a_rest_row_as_the_pairs_it_stands_for(
+    sqlite_engine: Engine, name: str
+) -> None:
+    """A crash after pages closed: the restarted model, replaying the ledger (one rest row per
+    page), equals the live one, which learned each tile."""
+    engine = sqlite_engine
+    clock = Clock()
+    live = service_for(engine, clock)
+    live.configure({**POLICIES[name], "reward": {"window_s": 60.0, "default": -0.25}})
+    table, lists = catalogue(9)
+    rng = np.random.default_rng(5)
+    for page in range(4):
+        context = {"device": ["tv", "mobile"][page % 2]}
+        order = [lists[int(i)] for i in rng.permutation(len(lists))]
+        result = live.decide_batch("artwork", context, table, order, person_id=f"p{page}")
+        for k in rng.choice(len(order), 2, replace=False):
+            live.reward(result.decision_ids[int(k)], 1.0)
+    clock.advance(61)
+    assert live.close_windows() == 4 * 9 - 8
+    engine.decisions.flush()
+    restarted = service_for(engine, clock)  # never saved: the ledger is all it has
+    assert restarted.model_version("artwork") == live.model_version("artwork")
+    lost, replayed = live.policy("artwork"), restarted.policy("artwork")
+    for device in ("tv", "mobile", "web"):
+        for position, action_id in enumerate(table.ids):
+            action = Action(action_id, dict(table.features[position]))
+            assert replayed.predict_one({"device": device}, action) == pytest.approx(
+                lost.predict_one({"device": device}, action), rel=1e-9, abs=1e-12
+            )
 
 
 def test_reports_and_off_policy_rounds_count_members(engine: Engine) -> None:
@@ -255,21 +309,38 @@ def test_an_extended_table_derives_what_a_fresh_one_does() -> None:
     np.testing.assert_array_equal(mine.signatures, theirs.signatures)
 
 
-def test_a_page_of_tiles_closes_over_several_write_transactions(
+def test_pages_close_whole_over_several_write_transactions(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Members of one batch row split over transactions of ``_PAGE`` members: each learned
-    once, none skipped, and a second sweep finds nothing left."""
+    """The sweep's transactions hold about ``_PAGE`` members but never split a batch row (its
+    rest row covers the whole page): each page learned once, none skipped, and a second sweep
+    finds nothing left."""
     monkeypatch.setattr(service_module, "_PAGE", 4)
     clock = Clock()
     service = service_for(engine, clock)
     service.configure(point(reward={"default": -0.5}))
     table, lists = catalogue(6)
-    first = service.decide_batch("artwork", {"device": "tv"}, table, lists, person_id="ada")
-    second = service.decide_batch("artwork", {"device": "web"}, table, lists, person_id="bob")
+    pages = [
+        service.decide_batch("artwork", {"device": d}, table, lists, person_id=p)
+        for d, p in (("tv", "ada"), ("web", "bob"), ("tv", "cy"))
+    ]
+    clock.advance(1)
+    single = service.decide("artwork", {"device": "tv"}, [Action("x"), Action("y")])
+    closing = service._close_page
+    transactions: list[list[str]] = []
+
+    def spy(runtime: Any, page: Any) -> int:
+        transactions.append([c.decision_id for c in page])
+        return int(closing(runtime, page))
+
+    monkeypatch.setattr(service, "_close_page", spy)
     clock.advance(61)
-    assert service.close_windows() == 12
+    assert service.close_windows() == 3 * 6 + 1
+    assert sorted(transactions[:3]) == sorted([p.batch_id] for p in pages)
+    assert transactions[3:] == [[single.decision_id]]
     assert service.close_windows() == 0
-    for decision_id in [*first.decision_ids, *second.decision_ids]:
-        (row,) = ledger(engine, decision_id)
-        assert (row["rule"], row["value"]) == ("default", -0.5)
+    for page in pages:
+        (rest,) = ledger(engine, page.batch_id)
+        assert (rest["rule"], rest["value"], rest["pairs"]) == ("default", -0.5, 6)
+    (row,) = ledger(engine, single.decision_id)
+    assert (row["rule"], row["value"], row["pairs"]) == ("default", -0.5, 1)

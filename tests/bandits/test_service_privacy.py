@@ -25,17 +25,15 @@ def test_erase_removes_the_persons_rewards_and_keeps_others(engine: Engine) -> N
     clock.advance(61)
     service.close_windows()  # the default for ada's second decision
     exported = engine.export_user("ada")["bandit_rewards"]
-    assert {r["decision_id"] for r in exported["rewards"]} == {
-        mine.decision_id,
-        unrewarded.decision_id,
-    }
-    assert sorted(r["source"] for r in exported["rewards"]) == ["api", "default", "event"]
-    assert {r["decision_id"] for r in exported["learned"]} == {
-        mine.decision_id,
-        unrewarded.decision_id,
+    assert {r["decision_id"] for r in exported["rewards"]} == {mine.decision_id}
+    assert sorted(r["source"] for r in exported["rewards"]) == ["api", "event"]
+    # the default learned for the unrewarded decision is in the ledger, not a received reward
+    assert {(r["decision_id"], r["rule"]) for r in exported["learned"]} == {
+        (mine.decision_id, "first"),
+        (unrewarded.decision_id, "default"),
     }
     erased = engine.erase_user("ada")
-    assert erased["bandit_rewards"] == 5  # three rewards, two ledger rows
+    assert erased["bandit_rewards"] == 4  # two rewards, two ledger rows
     assert count(engine, bandit_rewards, person_id="ada") == 0
     assert count(engine, bandit_learned, person_id="ada") == 0
     assert count(engine, decisions, person_id="ada") == 0

@@ -38,5 +38,5 @@ def test_learning_through_the_service_beats_uniform(engine: Engine, policy: str)
     # Every decision was learned exactly once: clicks from events, the rest by default.
     assert count(engine, bandit_learned, point="artwork") == N
     clicks = count(engine, bandit_rewards, source="event")
-    assert clicks > 0 and count(engine, bandit_rewards, source="default") == N - clicks
+    assert clicks > 0 and count(engine, bandit_learned, rule="default") == N - clicks
     assert service.listener_errors == 0

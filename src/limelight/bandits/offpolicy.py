@@ -61,7 +61,7 @@ from limelight.bandits.points import (
     DecisionPointSpec,
     build_policy,
 )
-from limelight.bandits.rewards import learned_values
+from limelight.bandits.rewards import learned_value, learned_values
 from limelight.decisions import BATCH_KIND, DecisionRecord, expand
 from limelight.errors import InvalidInput
 from limelight.storage.database import Database
@@ -176,7 +176,7 @@ def logged_rounds(
             skipped["baseline"] += 1
             continue
         served = str(record.chosen[0])
-        value = values.get((record.decision_id, served))
+        value = learned_value(values, record.decision_id, served)
         if value is None:
             skipped["open"] += 1
             continue

@@ -18,29 +18,31 @@ from typing import Any
 from sqlalchemy import Connection
 
 from limelight.decisions import BATCH_KIND, DecisionRecord, fetch, split_member
+from limelight.decisions.batch import candidate_features
 
 
 @dataclass(frozen=True, slots=True)
 class Served:
-    """One decision as learning reads it. ``actions`` is a list of ``[id, features]``;
-    ``positions`` picks this decision's candidates from it (None: all of them)."""
+    """One decision as learning reads it. ``candidates`` is a batch row's packed candidates
+    (``{"actions": ..., "features": ...}``, :mod:`limelight.decisions.batch`) or, for one
+    decision, ``{"actions": [[id, features], ...]}``; ``positions`` picks this decision's
+    candidates from its actions (None: all of them)."""
 
     point: str
     person_id: str | None
     context: Mapping[str, Any]
     chosen: Sequence[Any]
     probabilities: Sequence[Any]
-    actions: Sequence[Sequence[Any]]
+    candidates: Mapping[str, Any]
     positions: Sequence[int] | None = None
 
     def action(self, action_id: str) -> tuple[Mapping[str, Any], float] | None:
         """The candidate's features and the probability it was served with (1.0 when it was a
         candidate that was not served); None when it was not a candidate."""
-        candidates = range(len(self.actions)) if self.positions is None else self.positions
-        for position in candidates:
-            found = self.actions[position]
-            if found[0] == action_id:
-                features = found[1] or {}
+        actions = self.candidates["actions"]
+        for position in range(len(actions)) if self.positions is None else self.positions:
+            if actions[position][0] == action_id:
+                features = candidate_features(self.candidates, position)
                 break
         else:
             return None
@@ -67,7 +69,7 @@ def served_of(record: DecisionRecord) -> Served:
         record.context,
         record.chosen,
         record.probabilities or [],
-        actions,
+        {"actions": actions},
     )
 
 
@@ -98,7 +100,7 @@ def served_members(record: DecisionRecord, indices: Sequence[int]) -> dict[int, 
             context,
             record.chosen[index],
             probabilities[index] if index < len(probabilities) else [],
-            packed["actions"],
+            packed,
             packed["lists"][index],
         )
     return found

@@ -61,7 +61,7 @@ from limelight.bandits.points import (
     policy_from_state,
 )
 from limelight.bandits.rewards import RewardOutcome
-from limelight.bandits.served import Served, read_served, served_of
+from limelight.bandits.served import Served, read_served, served_members, served_of
 from limelight.bandits.shared import ActionTable, SharedRanked, rank_shared
 from limelight.config import Settings
 from limelight.decisions import (
@@ -945,7 +945,9 @@ class DecisionService:
                 for item in incoming:
                     reward = item.runtime.point.reward
                     key = (item.record.decision_id, item.action_id or "")
-                    closed = rules.get(key) in ("sum", "default")
+                    closed = rules.get(key) in ("sum", "default") or store.closed_by_rest(
+                        rules, item.record.decision_id
+                    )
                     deadline = item.record.created_at + reward.window_s
                     in_window = (
                         item.action_id is not None and item.received_at <= deadline and not closed
@@ -1087,20 +1089,23 @@ class DecisionService:
                 found = connection.execute(query).all()
             if not found:
                 break
-            page: list[tuple[str, float, list[str]]] = []
-            for decision_id, at, chosen, kind in found:
+            # A batch row (a page of tiles) closes whole, in one transaction: its unrewarded
+            # members become one rest row. Transactions hold about ``_PAGE`` members.
+            page: list[_Closing] = []
+            size = 0
+            for decision_id, _at, chosen, kind in found:
                 if kind == BATCH_KIND:
-                    page.extend(
-                        (member_id(str(decision_id), k), float(at), [str(a) for a in served])
-                        for k, served in enumerate(chosen)
-                    )
+                    members = [[str(a) for a in served] for served in chosen]
+                    page.append(_Closing(str(decision_id), members, batch=True))
+                    size += len(members)
                 else:
-                    page.append((str(decision_id), float(at), [str(a) for a in chosen]))
-            # One write transaction per ``_PAGE`` members, not per ``_PAGE`` rows: a row of a
-            # page of tiles holds hundreds, and the single writer is what ingest and the
-            # decision log wait for.
-            for start in range(0, len(page), _PAGE):
-                learned += self._close_page(runtime, page[start : start + _PAGE])
+                    page.append(_Closing(str(decision_id), [[str(a) for a in chosen]]))
+                    size += 1
+                if size >= _PAGE:
+                    learned += self._close_page(runtime, page)
+                    page, size = [], 0
+            if page:
+                learned += self._close_page(runtime, page)
             after = (float(found[-1][1]), str(found[-1][0]))
             if len(found) < _PAGE:
                 break
@@ -1116,67 +1121,71 @@ class DecisionService:
             )
         return learned
 
-    def _close_page(self, runtime: _Runtime, page: Sequence[tuple[str, float, list[str]]]) -> int:
-        """Learn the open (decision, served action) pairs of a page of expired decisions."""
+    def _close_page(self, runtime: _Runtime, page: Sequence[_Closing]) -> int:
+        """Learn the open (decision, served action) pairs of a page of expired decisions: the
+        sum of their in-window rewards (aggregation ``sum``) or the default, each in a ledger
+        row of its own, except a batch's defaults, which share one rest row."""
         reward = runtime.point.reward
         with self._learn_lock:
             with self.database.write() as connection:
-                rules = store.ledger_rules(connection, [decision_id for decision_id, _, _ in page])
-                pending = [
-                    decision_id
-                    for decision_id, _, chosen in page
-                    if any((decision_id, action) not in rules for action in chosen)
-                ]
-                if not pending:
-                    return 0
-                records = read_served(connection, pending)
+                ids = [key for closing in page for key in closing.decision_ids()]
+                rules = store.ledger_rules(connection, [c.decision_id for c in page] + ids)
                 open_keys = [
-                    (records[decision_id], (decision_id, action))
-                    for decision_id, _, chosen in page
-                    if decision_id in records
-                    for action in chosen
-                    if (decision_id, action) not in rules
+                    (closing, key, (key, action))
+                    for closing in page
+                    if (closing.decision_id, store.REST) not in rules
+                    for key, served in zip(closing.decision_ids(), closing.members, strict=True)
+                    for action in served
+                    if (key, action) not in rules
                 ]
+                if not open_keys:
+                    return 0
+                views = read_served(connection, list(dict.fromkeys(k for _, k, _ in open_keys)))
                 sums = (
-                    store.in_window_sums(connection, [key for _, key in open_keys])
+                    store.in_window_sums(connection, [pair for _, _, pair in open_keys])
                     if reward.aggregation == "sum"
                     else {}
                 )
-                defaults = []
-                claims = []
                 now = self.clock()
-                for record, (decision_id, action_id) in open_keys:
-                    total = sums.get((decision_id, action_id))
-                    if total is None:
-                        defaults.append(
-                            {
-                                "reward_id": f"default:{decision_id}:{action_id}",
-                                "decision_id": decision_id,
-                                "point": record.point,
-                                "person_id": record.person_id,
-                                "action_id": action_id,
-                                "value": reward.default,
-                                "source": "default",
-                                "event_id": None,
-                                "received_at": now,
-                                "in_window": True,
-                            }
-                        )
+                claims: list[dict[str, Any]] = []
+                rests: dict[str, list[store.Key]] = {}
+                for closing, key, pair in open_keys:
+                    view = views.get(key)
+                    if view is None:
+                        continue  # erased since it was served
+                    total = sums.get(pair)
+                    if total is None and closing.batch:
+                        rests.setdefault(closing.decision_id, []).append(pair)
+                        continue
                     claims.append(
                         {
-                            "decision_id": decision_id,
-                            "action_id": action_id,
-                            "point": record.point,
-                            "person_id": record.person_id,
+                            "decision_id": key,
+                            "action_id": pair[1],
+                            "point": view.point,
+                            "person_id": view.person_id,
                             "value": reward.default if total is None else total[0],
                             "rule": "default" if total is None else "sum",
                             "learned_at": now,
                         }
                     )
-                store.insert_rewards(self.database, connection, defaults)
+                for batch_id, pairs in rests.items():
+                    view = views[pairs[0][0]]
+                    claims.append(
+                        {
+                            "decision_id": batch_id,
+                            "action_id": store.REST,
+                            "point": view.point,
+                            "person_id": view.person_id,
+                            "value": reward.default,
+                            "rule": "default",
+                            "learned_at": now,
+                            "pairs": len(pairs),
+                        }
+                    )
                 claimed = store.claim(self.database, connection, claims)
-            self._learn_claimed(claimed, records)
-        return len(claimed)
+            learned = _expand_rests(claimed, rests)
+            self._learn_claimed(learned, views)
+        return len(learned)
 
     # -- learning --------------------------------------------------------------------------
 
@@ -1201,11 +1210,11 @@ class DecisionService:
             features = runtime.point.features
             contexts: dict[int, dict[str, FeatureValue]] = {}
             feedback: list[tuple[dict[str, FeatureValue], Action, float, float]] = []
-            last = runtime.last_seq
+            start = last = runtime.last_seq
             for entry, served in entries:
-                if entry.seq <= last:
+                if entry.seq <= start:
                     continue  # learned before this model's snapshot (or already replayed)
-                last = entry.seq
+                last = max(last, entry.seq)  # the pairs of a rest row share its seq
                 found = served.action(entry.action_id)
                 if found is None:
                     continue
@@ -1241,18 +1250,39 @@ class DecisionService:
                 if not batch:
                     return replayed
                 records = self.decisions.many(sorted({entry.decision_id for entry in batch}))
-                entries = []
+                entries: list[tuple[store.Claimed, Served]] = []
                 for entry in batch:
                     record = records.get(entry.decision_id)
                     if record is None:  # erased since: nothing to learn, but move past it
                         with runtime.lock:
                             runtime.last_seq = max(runtime.last_seq, entry.seq)
                         continue
-                    entries.append((entry, served_of(record)))
+                    if entry.action_id == store.REST:
+                        entries += self._rest_entries(entry, record)
+                    else:
+                        entries.append((entry, served_of(record)))
                 self._learn(runtime, entries)
                 with runtime.lock:
                     runtime.last_seq = max(runtime.last_seq, batch[-1].seq)
                 replayed += len(entries)
+
+    def _rest_entries(
+        self, entry: store.Claimed, record: DecisionRecord
+    ) -> list[tuple[store.Claimed, Served]]:
+        """The pairs a batch's rest row stands for: the batch's (member, served action) pairs
+        without a ledger row of their own (none can be added once the rest row exists)."""
+        record = record.unpacked()
+        ids = [member_id(record.decision_id, k) for k in range(len(record.chosen))]
+        with self.database.read() as connection:
+            rules = store.ledger_rules(connection, ids)
+        views = served_members(record, range(len(ids)))
+        return [
+            (store.Claimed(entry.seq, key, str(action), entry.value), views[k])
+            for k, key in enumerate(ids)
+            if k in views
+            for action in record.chosen[k]
+            if (key, str(action)) not in rules
+        ]
 
     # -- persistence -----------------------------------------------------------------------
 
@@ -1421,6 +1451,37 @@ class DecisionService:
 
 
 @dataclass(frozen=True, slots=True)
+class _Closing:
+    """A logged row whose reward window is closing: one decision, or a batch row whose
+    ``members`` are its decisions (each entry: the actions that decision served)."""
+
+    decision_id: str
+    members: list[list[str]]
+    batch: bool = False
+
+    def decision_ids(self) -> list[str]:
+        if not self.batch:
+            return [self.decision_id]
+        return [member_id(self.decision_id, k) for k in range(len(self.members))]
+
+
+def _expand_rests(
+    claimed: Sequence[store.Claimed], rests: Mapping[str, Sequence[store.Key]]
+) -> list[store.Claimed]:
+    """Claimed ledger rows, each rest row replaced by the pairs it stands for (its seq)."""
+    out: list[store.Claimed] = []
+    for entry in claimed:
+        if entry.action_id == store.REST:
+            out += [
+                store.Claimed(entry.seq, key, action, entry.value)
+                for key, action in rests.get(entry.decision_id, ())
+            ]
+        else:
+            out.append(entry)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
 class _Incoming:
     """A reward on its way in, with the decision it belongs to."""
 
@@ -1466,6 +1527,8 @@ class _BatchHeader:
         used, inverse = np.unique(columns[mask], return_inverse=True)
         local = np.zeros_like(columns)
         local[mask] = inverse
+        numbers, distinct = table.feature_groups
+        groups, numbered = np.unique(numbers[used], return_inverse=True)
         record = batch_record(
             batch_id=self.batch_id,
             member_kind=KIND,
@@ -1476,7 +1539,10 @@ class _BatchHeader:
             policy=self.policy_name,
             model_version=self.version,
             context=self.context,
-            actions=[(table.ids[c], table.features[c]) for c in used.tolist()],
+            actions=list(
+                zip([table.ids[c] for c in used.tolist()], numbered.tolist(), strict=True)
+            ),
+            features=[distinct[n] for n in groups.tolist()],
             lists=[row[:k] for row, k in zip(local.tolist(), sizes.tolist(), strict=True)],
             chosen=[[c] for c in chosen],
             probabilities=[[p] for p in probabilities],

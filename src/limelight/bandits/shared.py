@@ -87,6 +87,22 @@ class ActionTable:
         """The action ids as an object array (gathered with the same indices as columns)."""
         return np.array(self.ids, dtype=object)
 
+    @cached_property
+    def feature_groups(self) -> tuple[np.ndarray, list[Mapping[str, FeatureValue]]]:
+        """Each action's number among the distinct feature mappings, and those mappings: a
+        batch row logs each distinct mapping once (see :mod:`limelight.decisions.batch`)."""
+        number_of: dict[tuple[Any, ...], int] = {}
+        distinct: list[Mapping[str, FeatureValue]] = []
+        numbers = np.empty(len(self.features), dtype=np.intp)
+        for position, features in enumerate(self.features):
+            signature = tuple(sorted(features.items()))
+            number = number_of.get(signature)
+            if number is None:
+                number = number_of[signature] = len(distinct)
+                distinct.append(features)
+            numbers[position] = number
+        return numbers, distinct
+
     def columns(self, keys: Sequence[str]) -> tuple[int, ...]:
         """Positions of ``keys`` (cached per key tuple: a title's variants repeat on every page).
 

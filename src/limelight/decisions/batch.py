@@ -14,9 +14,14 @@ and :func:`expand` turns batch rows read straight from the table into their memb
 Layout of a batch row (``kind`` ``"batch"``; shared columns as for one decision):
 
 - ``context``: the context every member shares; ``extra["context"][k]``: what member ``k`` adds;
-- ``candidates``: ``{"kind": member kind, "actions": [[id, features], ...], "lists":
-  [[positions], ...]}``: each distinct candidate once (ids may repeat across members with other
-  features: artwork ids are per title), each member's candidates as positions in ``actions``;
+- ``candidates``: ``{"kind": member kind, "features": [features, ...], "actions": [[id,
+  feature number], ...], "lists": [[positions], ...]}``: each distinct candidate once (ids may
+  repeat across members with other features: artwork ids are per title), its features as a
+  number into ``features``, which holds each distinct feature mapping once (a page's 700-odd
+  artwork variants have a few dozen: inline they were two thirds of the row, and decoding them
+  most of the cost of closing its reward windows); each member's candidates as positions in
+  ``actions``. Rows written before ``features`` existed hold ``[id, features]`` pairs;
+  :func:`candidate_features` reads both;
 - ``chosen`` and ``probabilities``: one list per member;
 - ``extra``: ``{"members": n, "context": [...], "explored": [...], "policy": [...],
   "extra": [...]}``, one entry per member (``policy`` ``None`` means the row's policy);
@@ -59,7 +64,8 @@ def batch_record(
     policy: str | None,
     model_version: str | None,
     context: Mapping[str, Any],
-    actions: Sequence[tuple[str, Mapping[str, Any]]],
+    actions: Sequence[tuple[str, int]],
+    features: Sequence[Mapping[str, Any]],
     lists: Sequence[Sequence[int]],
     chosen: Sequence[Sequence[str]],
     probabilities: Sequence[Sequence[float]],
@@ -68,7 +74,8 @@ def batch_record(
     member_extra: Sequence[Mapping[str, Any] | None] | Mapping[str, Any],
     member_policy: Sequence[str | None] | None = None,
 ) -> DecisionRecord:
-    """One log row for ``len(lists)`` decisions (see the module docstring)."""
+    """One log row for ``len(lists)`` decisions (see the module docstring): ``actions`` are
+    ``(id, number)`` with ``features[number]`` the action's features."""
     count = len(lists)
     for name, values in (
         ("chosen", chosen),
@@ -93,7 +100,12 @@ def batch_record(
         chosen=list(chosen),
         created_at=created_at,
         context=dict(context),
-        candidates={"kind": member_kind, "actions": list(actions), "lists": list(lists)},
+        candidates={
+            "kind": member_kind,
+            "features": list(features),
+            "actions": list(actions),
+            "lists": list(lists),
+        },
         page_id=page_id,
         probabilities=list(probabilities),
         policy=policy,
@@ -137,7 +149,8 @@ def member(record: DecisionRecord, index: int) -> DecisionRecord | None:
         created_at=record.created_at,
         context={**record.context, **(overlay or {})},
         candidates=[
-            {"id": actions[a][0], "features": dict(actions[a][1])} for a in packed["lists"][index]
+            {"id": actions[a][0], "features": dict(candidate_features(packed, a))}
+            for a in packed["lists"][index]
         ],
         page_id=record.page_id,
         probabilities=list((record.probabilities or [])[index]),
@@ -146,6 +159,15 @@ def member(record: DecisionRecord, index: int) -> DecisionRecord | None:
         explored=bool(extra["explored"][index]),
         extra=member_extra,
     )
+
+
+def candidate_features(packed: Mapping[str, Any], position: int) -> Mapping[str, Any]:
+    """The features of candidate ``position`` of a batch row's ``candidates`` (either layout)."""
+    found = packed["actions"][position][1]
+    if isinstance(found, int) and not isinstance(found, bool):
+        features: Mapping[str, Any] = packed["features"][found]
+        return features
+    return found or {}
 
 
 def _extra_of(packed: Any, index: int) -> dict[str, Any] | None:
@@ -193,6 +215,7 @@ __all__ = [
     "BATCH_KIND",
     "SEPARATOR",
     "batch_record",
+    "candidate_features",
     "expand",
     "member",
     "member_count",

@@ -238,6 +238,9 @@ bandit_learned = Table(
     Column("value", Float, nullable=False),
     Column("rule", String(16), nullable=False),
     Column("learned_at", Float, nullable=False),
+    # How many (decision, action) pairs the row stands for: 1, or a page's unrewarded tiles
+    # learned with the default in one row (see limelight.bandits.rewards).
+    Column("pairs", Integer, nullable=False, server_default="1"),
     sqlite_autoincrement=True,
 )
 Index(
