@@ -22,7 +22,11 @@ probability ``0.35 * taste[genre] / max(taste) * 0.85**position``. Personalized 
 package) vs popularity-only home (the popular chart cut into the same
 rows); page CTR = pages with >= 1 click / pages.
 
-Run: ``python benchmarks/home.py [--data-dir DIR] [--seconds 10] [--simulate]``.
+Reward sweep (``--sweep``, in-process): ``--pages`` pages composed, then every one of their
+tiles' reward windows closed at once with the default (no clicks); tiles closed per second
+against tiles composed per second in the same process.
+
+Run: ``python benchmarks/home.py [--data-dir DIR] [--seconds 10] [--simulate] [--sweep]``.
 """
 
 from __future__ import annotations
@@ -223,6 +227,51 @@ def bench_serving(args: argparse.Namespace) -> None:
     )
 
 
+# ----------------------------------------------------------------------------- reward sweep
+
+
+def bench_sweep(args: argparse.Namespace) -> None:
+    """In one process with the server's GC settings: compose ``--pages`` home pages (every
+    tile an artwork decision), then close all their reward windows at once (an hour later:
+    every tile unrewarded, the default learned), and compare the rates. A worker keeps up when
+    closing a second's tiles takes well under a second."""
+    import gc
+    import shutil
+
+    from limelight import Engine, Settings
+    from limelight.api.server import GC_THRESHOLDS
+    from limelight.pages import home as homes
+
+    source = Path(args.data_dir or tempfile.mkdtemp(prefix="limelight-home-"))
+    prepare(source)
+    work = Path(tempfile.mkdtemp(prefix="limelight-sweep-")) / "data"
+    shutil.copytree(source, work)  # the served pages stay out of the shared data dir
+    gc.set_threshold(*GC_THRESHOLDS)
+    with Engine(Settings(data_dir=work)) as engine:
+        service = homes.attached(engine)
+        service.warm()
+        for user in range(1, 21):  # warm-up: model, catalogue, artwork table
+            service.home(str(user), rows=10, per_row=20)
+        gc.freeze()
+        tiles = 0
+        started = time.perf_counter()
+        for k in range(args.pages):
+            page = service.home(str(k % 943 + 1), rows=10, per_row=20)
+            tiles += sum(len(row["items"]) for row in page["rows"])
+        serving = time.perf_counter() - started
+        engine.decisions.flush()
+        started = time.perf_counter()
+        closed = engine.bandits.close_windows(now=time.time() + 7200)
+        sweeping = time.perf_counter() - started
+    shutil.rmtree(work.parent, ignore_errors=True)
+    served_rate, closed_rate = tiles / serving, closed / sweeping
+    print(
+        f"composed {args.pages} pages ({tiles} tiles) at {args.pages / serving:.1f} pages/s "
+        f"= {served_rate:,.0f} tiles/s; closed {closed} reward windows at {closed_rate:,.0f} "
+        f"tiles/s = {closed_rate / served_rate:.2f} x the rate pages make them"
+    )
+
+
 # ----------------------------------------------------------------------------- simulation
 
 
@@ -307,6 +356,8 @@ def main() -> None:
     parser.add_argument("--data-dir")
     parser.add_argument("--simulate", action="store_true")
     parser.add_argument("--no-serving", action="store_true")
+    parser.add_argument("--sweep", action="store_true", help="also time the reward sweep")
+    parser.add_argument("--pages", type=int, default=1000, help="pages for --sweep")
     args = parser.parse_args()
     if args.load:
         args.mode = args.load
@@ -314,6 +365,8 @@ def main() -> None:
         return
     if not args.no_serving:
         bench_serving(args)
+    if args.sweep:
+        bench_sweep(args)
     if args.simulate:
         simulate()
 

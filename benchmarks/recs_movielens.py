@@ -287,10 +287,18 @@ def verdict(report: Report, protocol: str) -> list[str]:
         mean, spread = report.summary(protocol, "limelight", metric)
         margin = mean - peer_mean
         ok = margin > spread + peer_sd
+        # The same splits for both: the per-seed differences, for the reader (the verdict
+        # above asks more: a margin beyond both spreads added together).
+        mine = [run[metric] for run in report.runs[protocol]["limelight"]]
+        theirs = [run[metric] for run in report.runs[protocol][best]]
+        differences = np.array(mine) - np.array(theirs)
+        paired = float(differences.std(ddof=1)) if differences.size > 1 else 0.0
         lines.append(
             f"  {metric}: limelight {mean:.4f} vs best peer {best} {peer_mean:.4f} "
             f"(ratio {mean / peer_mean:.3f}, margin {margin:+.4f}, "
-            f"sd {spread:.4f}+{peer_sd:.4f}) -> {'BEATS' if ok else 'does not beat'}"
+            f"sd {spread:.4f}+{peer_sd:.4f}) -> {'BEATS' if ok else 'does not beat'}; "
+            f"per seed: ahead on {int((differences > 0).sum())} of {differences.size}, "
+            f"difference {differences.mean():+.4f} +- {paired:.4f}"
         )
     return lines
 

@@ -298,15 +298,24 @@ def test_an_extended_table_derives_what_a_fresh_one_does() -> None:
     )
     grown = ActionTable.build(entries[:5])
     grown.derived(("artwork", 1), dict)
+    assert len(grown.feature_groups.numbers) == 5
     for cut in (5, 9, 20, len(entries)):
         previous = grown
         grown = grown.extended(entries[len(previous) : cut])
         if cut in (9, len(entries)):
             grown.derived(("artwork", 1), dict)  # some tables are used, some skipped
+        if cut == 9:
+            assert "feature_groups" in grown.__dict__  # extended, not to be recomputed
+            grown.feature_groups  # noqa: B018 - used again
     fresh = ActionTable.build(entries)
     mine, theirs = grown.derived(("artwork", 1), dict), fresh.derived(("artwork", 1), dict)
     assert mine.selected == theirs.selected and mine.unique == theirs.unique
     np.testing.assert_array_equal(mine.signatures, theirs.signatures)
+    np.testing.assert_array_equal(grown.feature_groups.numbers, fresh.feature_groups.numbers)
+    assert grown.feature_groups.distinct == fresh.feature_groups.distinct
+    assert [grown.feature_groups.distinct[n] for n in grown.feature_groups.numbers] == list(
+        fresh.features
+    )
 
 
 def test_pages_close_whole_over_several_write_transactions(

@@ -1527,8 +1527,9 @@ class _BatchHeader:
         used, inverse = np.unique(columns[mask], return_inverse=True)
         local = np.zeros_like(columns)
         local[mask] = inverse
-        numbers, distinct = table.feature_groups
-        groups, numbered = np.unique(numbers[used], return_inverse=True)
+        grouped = table.feature_groups
+        distinct = grouped.distinct
+        groups, numbered = np.unique(grouped.numbers[used], return_inverse=True)
         record = batch_record(
             batch_id=self.batch_id,
             member_kind=KIND,

@@ -75,9 +75,13 @@ class ActionTable:
             keys.append(key)
             ids.append(action.id)
             features.append(dict(action.features))
-        return ActionTable(
+        table = ActionTable(
             tuple(keys), tuple(ids), tuple(features), index, _parent=self if self.keys else None
         )
+        known = self.__dict__.get("feature_groups")
+        if known is not None:  # extend this table's numbering rather than redo it on first use
+            table.__dict__["feature_groups"] = known.extended(features[len(self) :])
+        return table
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -88,20 +92,10 @@ class ActionTable:
         return np.array(self.ids, dtype=object)
 
     @cached_property
-    def feature_groups(self) -> tuple[np.ndarray, list[Mapping[str, FeatureValue]]]:
+    def feature_groups(self) -> FeatureGroups:
         """Each action's number among the distinct feature mappings, and those mappings: a
         batch row logs each distinct mapping once (see :mod:`limelight.decisions.batch`)."""
-        number_of: dict[tuple[Any, ...], int] = {}
-        distinct: list[Mapping[str, FeatureValue]] = []
-        numbers = np.empty(len(self.features), dtype=np.intp)
-        for position, features in enumerate(self.features):
-            signature = tuple(sorted(features.items()))
-            number = number_of.get(signature)
-            if number is None:
-                number = number_of[signature] = len(distinct)
-                distinct.append(features)
-            numbers[position] = number
-        return numbers, distinct
+        return FeatureGroups(np.zeros(0, dtype=np.intp), [], {}).extended(self.features)
 
     def columns(self, keys: Sequence[str]) -> tuple[int, ...]:
         """Positions of ``keys`` (cached per key tuple: a title's variants repeat on every page).
@@ -158,6 +152,29 @@ class ActionTable:
         if self._parent is not None and len(self._derived) == 1:
             self._parent = None  # extended from: the parent's data is no longer needed
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureGroups:
+    """Actions numbered by their distinct feature mappings (``numbers[i]`` indexes
+    ``distinct``); ``number_of`` maps a mapping's sorted items to its number."""
+
+    numbers: np.ndarray
+    distinct: list[Mapping[str, FeatureValue]]
+    number_of: dict[tuple[Any, ...], int]
+
+    def extended(self, features: Sequence[Mapping[str, FeatureValue]]) -> FeatureGroups:
+        """These groups with ``features`` (more actions) numbered after them."""
+        distinct, number_of = list(self.distinct), dict(self.number_of)
+        numbers = np.empty(len(features), dtype=np.intp)
+        for position, mapping in enumerate(features):
+            signature = tuple(sorted(mapping.items()))
+            number = number_of.get(signature)
+            if number is None:
+                number = number_of[signature] = len(distinct)
+                distinct.append(mapping)
+            numbers[position] = number
+        return FeatureGroups(np.concatenate([self.numbers, numbers]), distinct, number_of)
 
 
 @dataclass(frozen=True, slots=True)
