@@ -41,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -234,24 +235,23 @@ def bench_sweep(args: argparse.Namespace) -> None:
     """In one process with the server's GC settings: compose ``--pages`` home pages (every
     tile an artwork decision), then close all their reward windows at once (an hour later:
     every tile unrewarded, the default learned), and compare the rates. A worker keeps up when
-    closing a second's tiles takes well under a second."""
+    closing a second's tiles takes well under a second. Then, on copies of the same log, the
+    same backlog swept in a background thread while pages are composed, unpaced and paced
+    (``sweep_share`` 0.5, as the server's sweep runs): pages per second meanwhile."""
     import gc
     import shutil
 
     from limelight import Engine, Settings
     from limelight.api.server import GC_THRESHOLDS
-    from limelight.pages import home as homes
 
     source = Path(args.data_dir or tempfile.mkdtemp(prefix="limelight-home-"))
     prepare(source)
-    work = Path(tempfile.mkdtemp(prefix="limelight-sweep-")) / "data"
+    scratch = Path(tempfile.mkdtemp(prefix="limelight-sweep-"))
+    work = scratch / "data"
     shutil.copytree(source, work)  # the served pages stay out of the shared data dir
     gc.set_threshold(*GC_THRESHOLDS)
     with Engine(Settings(data_dir=work)) as engine:
-        service = homes.attached(engine)
-        service.warm()
-        for user in range(1, 21):  # warm-up: model, catalogue, artwork table
-            service.home(str(user), rows=10, per_row=20)
+        service = _warm_home(engine)
         gc.freeze()
         tiles = 0
         started = time.perf_counter()
@@ -259,17 +259,57 @@ def bench_sweep(args: argparse.Namespace) -> None:
             page = service.home(str(k % 943 + 1), rows=10, per_row=20)
             tiles += sum(len(row["items"]) for row in page["rows"])
         serving = time.perf_counter() - started
-        engine.decisions.flush()
+    copies = {name: scratch / name for name in ("unpaced", "paced")}
+    for copy in copies.values():
+        shutil.copytree(work, copy)
+    with Engine(Settings(data_dir=work)) as engine:
         started = time.perf_counter()
         closed = engine.bandits.close_windows(now=time.time() + 7200)
         sweeping = time.perf_counter() - started
-    shutil.rmtree(work.parent, ignore_errors=True)
     served_rate, closed_rate = tiles / serving, closed / sweeping
     print(
         f"composed {args.pages} pages ({tiles} tiles) at {args.pages / serving:.1f} pages/s "
         f"= {served_rate:,.0f} tiles/s; closed {closed} reward windows at {closed_rate:,.0f} "
         f"tiles/s = {closed_rate / served_rate:.2f} x the rate pages make them"
     )
+    for name, copy in copies.items():
+        with Engine(Settings(data_dir=copy)) as engine:
+            service = _warm_home(engine)
+            done: list[int] = []
+            # The windows of the pages composed before now, not of those composed meanwhile.
+            window = engine.bandits.point("artwork").reward.window_s
+            sweeper = threading.Thread(
+                target=_sweep, args=(engine, time.time() + window, name == "paced", done)
+            )
+            composed = 0
+            started = time.perf_counter()
+            sweeper.start()
+            while sweeper.is_alive():
+                service.home(str(composed % 943 + 1), rows=10, per_row=20)
+                composed += 1
+            elapsed = time.perf_counter() - started
+        print(
+            f"{name} background sweep: {done[0]} windows in {elapsed:.1f} s "
+            f"({done[0] / elapsed:,.0f} tiles/s) while pages were composed at "
+            f"{composed / elapsed:.1f} pages/s = {composed / elapsed / (args.pages / serving):.2f} "
+            "x the rate without a sweep"
+        )
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _sweep(engine: Any, now: float, paced: bool, done: list[int]) -> None:
+    done.append(engine.bandits.close_windows(now=now, paced=paced))
+
+
+def _warm_home(engine: Any) -> Any:
+    """The engine's home service with its model, catalogue and artwork table loaded."""
+    from limelight.pages import home as homes
+
+    service = homes.attached(engine)
+    service.warm()
+    for user in range(1, 21):
+        service.home(str(user), rows=10, per_row=20)
+    return service
 
 
 # ----------------------------------------------------------------------------- simulation

@@ -245,12 +245,20 @@ class LinearScorer:
         same context and the same action features (shared) or action id (disjoint) become one
         weighted row of one ridge update per model."""
         groups: dict[tuple[Any, ...], tuple[Features, dict[Any, list[Any]]]] = {}
+        known: dict[int, tuple[Any, ...]] = {}  # a page's rows share their mapping objects
+
+        def signature(features: Features) -> tuple[Any, ...]:
+            found = known.get(id(features))
+            if found is None:
+                found = known[id(features)] = _signature(features)
+            return found
+
         for context, action, reward in zip(contexts, actions, rewards, strict=True):
-            key = _signature(context)
+            key = signature(context)
             group = groups.get(key)
             if group is None:
                 group = groups[key] = (context, {})
-            inner = _signature(action.features) if self.shared else action.id
+            inner = signature(action.features) if self.shared else action.id
             entry = group[1].get(inner)
             if entry is None:
                 group[1][inner] = [action, 1, reward]

@@ -293,6 +293,7 @@ class DecisionService:
         close_grace_s: float = 1.0,
         autosave_s: float = 60.0,
         refresh_s: float = 2.0,
+        sweep_share: float = 0.5,
     ) -> None:
         self.database = database
         self.settings = settings
@@ -304,6 +305,14 @@ class DecisionService:
         self.close_grace_s = close_grace_s
         self.autosave_s = autosave_s
         self.refresh_s = refresh_s
+        if not 0.0 < sweep_share <= 1.0:
+            raise InvalidInput("sweep_share must be in (0, 1]", field="sweep_share")
+        #: The largest share of the time the background sweep takes while it works through a
+        #: backlog: after each transaction it rests ``(1 - share) / share`` times as long.
+        #: Unpaced it holds the interpreter lock most of the time, and pages composed meanwhile
+        #: (each waits for the lock again after every database read) slowed from ~100 to ~20 a
+        #: second; at 0.5, to ~74 (``benchmarks/home.py --sweep``).
+        self.sweep_share = sweep_share
         #: Unexpected errors met by the ingest listener (logged; ingest itself is unaffected).
         self.listener_errors = 0
         self._runtimes: dict[str, _Runtime] = {}
@@ -1029,11 +1038,13 @@ class DecisionService:
 
     # -- windows ---------------------------------------------------------------------------
 
-    def close_windows(self, now: float | None = None) -> int:
+    def close_windows(self, now: float | None = None, *, paced: bool = False) -> int:
         """Learn every decision whose reward window ended before ``now`` and was not learned
         yet: the sum of its in-window rewards (``sum``) or the default when none came. Returns
         how many (decision, action) pairs were learned. Safe to run anywhere, any number of
-        times, concurrently: the ledger lets each pair be learned once."""
+        times, concurrently: the ledger lets each pair be learned once. ``paced`` rests after
+        each transaction so as to take at most ``sweep_share`` of the time (the background
+        sweep does, so that requests served meanwhile are not starved)."""
         moment = self.clock() if now is None else now
         self.decisions.flush()
         with self.database.read() as connection:
@@ -1044,10 +1055,10 @@ class DecisionService:
                 runtime = self._runtime(name)
             except NotFound:
                 continue
-            total += self._close_point(runtime, moment)
+            total += self._close_point(runtime, moment, paced)
         return total
 
-    def _close_point(self, runtime: _Runtime, now: float) -> int:
+    def _close_point(self, runtime: _Runtime, now: float, paced: bool = False) -> int:
         point = runtime.point
         cutoff = now - point.reward.window_s
         with self.database.read() as connection:
@@ -1102,10 +1113,10 @@ class DecisionService:
                     page.append(_Closing(str(decision_id), [[str(a) for a in chosen]]))
                     size += 1
                 if size >= _PAGE:
-                    learned += self._close_page(runtime, page)
+                    learned += self._paced(runtime, page, paced)
                     page, size = [], 0
             if page:
-                learned += self._close_page(runtime, page)
+                learned += self._paced(runtime, page, paced)
             after = (float(found[-1][1]), str(found[-1][0]))
             if len(found) < _PAGE:
                 break
@@ -1119,6 +1130,15 @@ class DecisionService:
                 )
                 .values(closed_through=cutoff)
             )
+        return learned
+
+    def _paced(self, runtime: _Runtime, page: Sequence[_Closing], paced: bool) -> int:
+        """``_close_page``, then, when ``paced``, a rest (see ``sweep_share``)."""
+        started = time.perf_counter()
+        learned = self._close_page(runtime, page)
+        if paced and self.sweep_share < 1.0:
+            rest = (time.perf_counter() - started) * (1.0 - self.sweep_share) / self.sweep_share
+            self._stopped.wait(rest)
         return learned
 
     def _close_page(self, runtime: _Runtime, page: Sequence[_Closing]) -> int:
@@ -1208,7 +1228,10 @@ class DecisionService:
         a handful of artwork feature combinations, which linear policies fold together)."""
         with runtime.lock:
             features = runtime.point.features
+            # Views of one batch share their context and feature objects: so do the inputs
+            # built from them (the views outlive this loop, so their ids stay theirs).
             contexts: dict[int, dict[str, FeatureValue]] = {}
+            actions: dict[tuple[str, int], Action] = {}
             feedback: list[tuple[dict[str, FeatureValue], Action, float, float]] = []
             start = last = runtime.last_seq
             for entry, served in entries:
@@ -1219,17 +1242,16 @@ class DecisionService:
                 if found is None:
                     continue
                 context = contexts.get(id(served.context))
-                if context is None:  # views of one batch share their context objects
+                if context is None:
                     context = contexts[id(served.context)] = features.context_of(served.context)
                 action_features, probability = found
-                feedback.append(
-                    (
-                        context,
-                        Action(entry.action_id, features.action_of(action_features)),
-                        entry.value,
-                        min(max(probability, 1e-12), 1.0),
+                key = (entry.action_id, id(action_features))
+                action = actions.get(key)
+                if action is None:
+                    action = actions[key] = Action(
+                        entry.action_id, features.action_of(action_features)
                     )
-                )
+                feedback.append((context, action, entry.value, min(max(probability, 1e-12), 1.0)))
             if last == runtime.last_seq:
                 return
             runtime.policy.learn_many(feedback)
@@ -1374,7 +1396,7 @@ class DecisionService:
     def _run(self) -> None:
         while not self._stopped.wait(self.sweep_interval_s):
             try:
-                self.close_windows(self.clock() - self.close_grace_s)
+                self.close_windows(self.clock() - self.close_grace_s, paced=True)
                 if time.monotonic() - self._last_save >= self.autosave_s:
                     self.save()
             except Exception:  # deliberately broad: keep sweeping, the next round retries
