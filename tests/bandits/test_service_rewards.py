@@ -251,3 +251,21 @@ def test_windows_close_by_themselves(engine: Engine, sweep: str) -> None:
     service.close()
     assert service._thread is None
     assert service.model_version("artwork").endswith(".0")  # saved on close
+
+
+def test_a_paced_sweep_learns_what_an_unpaced_one_does(engine: Engine) -> None:
+    """Pacing only rests between transactions; what is learned is the same."""
+    with pytest.raises(InvalidInput) as refused:
+        service_for(engine, Clock(), sweep_share=0.0)
+    assert refused.value.field == "sweep_share"
+    clock = Clock()
+    service = service_for(engine, clock, sweep_share=0.25)
+    service.configure(point(reward={"default": -0.25}))
+    results = [service.decide("artwork", {}, TWO, person_id=f"p{i}") for i in range(5)]
+    service.reward(results[1].decision_id, 1.0)
+    clock.advance(61)
+    assert service.close_windows(paced=True) == 4
+    assert service.close_windows(paced=True) == 0
+    for k, result in enumerate(results):
+        (row,) = ledger(engine, result.decision_id)
+        assert (row["rule"], row["value"]) == (("first", 1.0) if k == 1 else ("default", -0.25))
