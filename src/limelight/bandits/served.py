@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from limelight.decisions import BATCH_KIND, DecisionRecord, fetch, split_member
-from limelight.decisions.batch import candidate_features
+from limelight.decisions import BATCH_KIND, DecisionRecord, fetch
+from limelight.decisions.batch import candidate_features, members_by_batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +110,7 @@ def read_served(connection: Connection, decision_ids: Sequence[str]) -> dict[str
     """Written decisions by id as :class:`Served` views, member ids (``<batch>~<k>``) read from
     their batch row once per batch (as :func:`limelight.decisions.resolve` does for records)."""
     found = {key: served_of(record) for key, record in fetch(connection, decision_ids).items()}
-    bases: dict[str, list[tuple[str, int]]] = {}
-    for decision_id in decision_ids:
-        if decision_id not in found:
-            parts = split_member(decision_id)
-            if parts is not None:
-                bases.setdefault(parts[0], []).append((decision_id, parts[1]))
+    bases = members_by_batch(decision_ids, found)
     for base, record in fetch(connection, list(bases)).items():
         wanted = bases[base]
         views = served_members(record, [index for _, index in wanted])

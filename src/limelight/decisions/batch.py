@@ -31,7 +31,7 @@ Layout of a batch row (``kind`` ``"batch"``; shared columns as for one decision)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from typing import Any
 
 from limelight.decisions.record import DecisionRecord
@@ -51,6 +51,20 @@ def split_member(decision_id: str) -> tuple[str, int] | None:
     if not found or not base or not tail.isdigit() or (len(tail) > 1 and tail[0] == "0"):
         return None
     return base, int(tail)
+
+
+def members_by_batch(
+    decision_ids: Iterable[str], found: Container[str] = ()
+) -> dict[str, list[tuple[str, int]]]:
+    """The member ids among ``decision_ids`` (those not in ``found``) by batch id:
+    ``{batch id: [(member id, index), ...]}``, for reading each batch row once."""
+    bases: dict[str, list[tuple[str, int]]] = {}
+    for decision_id in decision_ids:
+        if decision_id not in found:
+            parts = split_member(decision_id)
+            if parts is not None:
+                bases.setdefault(parts[0], []).append((decision_id, parts[1]))
+    return bases
 
 
 def batch_record(
@@ -222,5 +236,6 @@ __all__ = [
     "member_extras",
     "member_id",
     "members",
+    "members_by_batch",
     "split_member",
 ]

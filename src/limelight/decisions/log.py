@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 from sqlalchemy.exc import DBAPIError
 
-from limelight.decisions.batch import member, split_member
+from limelight.decisions.batch import member, members_by_batch
 from limelight.decisions.record import DecisionRecord
 from limelight.privacy.registry import Identity, PersonalDataHook
 from limelight.storage.database import Database, chunked, rows
@@ -46,12 +46,7 @@ def with_members(
     """``lookup`` of the ids, then of the batches named by the member ids it did not find
     (``<batch>~<k>``), each such id answered with its member's own record."""
     found = lookup(decision_ids)
-    bases: dict[str, list[tuple[str, int]]] = {}
-    for decision_id in decision_ids:
-        if decision_id not in found:
-            parts = split_member(decision_id)
-            if parts is not None:
-                bases.setdefault(parts[0], []).append((decision_id, parts[1]))
+    bases = members_by_batch(decision_ids, found)
     if bases:
         for base, record in lookup(list(bases)).items():
             for decision_id, index in bases[base]:
