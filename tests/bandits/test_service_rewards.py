@@ -269,3 +269,33 @@ def test_a_paced_sweep_learns_what_an_unpaced_one_does(engine: Engine) -> None:
     for k, result in enumerate(results):
         (row,) = ledger(engine, result.decision_id)
         assert (row["rule"], row["value"]) == (("first", 1.0) if k == 1 else ("default", -0.25))
+
+
+def test_reports_count_defaults_once_in_data_from_before_the_ledger_held_them(
+    engine: Engine,
+) -> None:
+    """Older data dirs also stored a ``default`` reward row for each default the ledger
+    learned; the report counts the ledger's."""
+    clock = Clock()
+    service = service_for(engine, clock)
+    service.configure(point())
+    result = service.decide("artwork", {}, TWO, person_id="ada")
+    clock.advance(61)
+    assert service.close_windows() == 1
+    (row,) = ledger(engine, result.decision_id)
+    with engine.database.write() as connection:  # what the older sweep also wrote
+        connection.execute(
+            bandit_rewards.insert().values(
+                reward_id=f"default:{result.decision_id}:{row['action_id']}",
+                decision_id=result.decision_id,
+                point="artwork",
+                person_id="ada",
+                action_id=row["action_id"],
+                value=0.0,
+                source="default",
+                event_id=None,
+                received_at=row["learned_at"],
+                in_window=True,
+            )
+        )
+    assert service.report("artwork").rewards == {"default_in_window": 1}

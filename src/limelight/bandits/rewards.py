@@ -266,7 +266,9 @@ def reward_counts(connection: Connection, point: str, since: float | None) -> di
             condition, bandit_learned.c.rule == "default"
         )
     ).scalar()
-    condition = bandit_rewards.c.point == point
+    # Data dirs from before the ledger held the defaults also have a ``default`` reward row
+    # for each: the ledger counts those already.
+    condition = and_(bandit_rewards.c.point == point, bandit_rewards.c.source != "default")
     if since is not None:
         condition = and_(condition, bandit_rewards.c.received_at >= since)
     query = (
