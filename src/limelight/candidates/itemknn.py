@@ -114,4 +114,9 @@ class ItemKNN(CandidateSource):
         return csr_row_sum(self.weights_, np.unique(items))
 
     def _similar(self, item: int) -> ScoreArray:
-        return np.asarray(self.weights_[item].toarray(), dtype=np.float32).ravel()
+        # The row from its slices: scipy's row indexing builds a matrix first (~10x the time).
+        weights = self.weights_
+        start, stop = weights.indptr[item], weights.indptr[item + 1]
+        row = np.zeros(weights.shape[1], dtype=np.float32)
+        row[weights.indices[start:stop]] = weights.data[start:stop]
+        return row

@@ -11,6 +11,7 @@ by device and daypart) and the catalogue snapshot (new releases, back catalogue,
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -179,7 +180,12 @@ def _fresh(inputs: Inputs, ids: Iterable[str]) -> list[str]:
 
 
 def _people(inputs: Inputs, item: str) -> str:
-    count = inputs.charts.people.get(item, 0)
+    return _watched(inputs.charts.people.get(item, 0))
+
+
+@functools.lru_cache(maxsize=4096)
+def _watched(count: int) -> str:
+    """The reason text for a title ``count`` people watched (a page asks for hundreds)."""
     return f"{count} {'person has' if count == 1 else 'people have'} watched this"
 
 

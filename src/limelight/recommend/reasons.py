@@ -90,9 +90,13 @@ class Explainer:
                 at = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
                 sources = links.indices[at]
                 weights = np.where(mine[sources], links.data[at], 0.0)
-                # Best link per chosen item: sort by (owner, -weight), take each owner's first.
-                order = np.lexsort((-weights, owner))
-                first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+                # Best link per chosen item (each item's links are contiguous): its largest
+                # weight, the first link that has it.
+                some = lengths > 0
+                ends = np.cumsum(lengths)[some]
+                best = np.maximum.reduceat(weights, ends - lengths[some])
+                top = np.flatnonzero(weights == np.repeat(best, lengths[some]))
+                first = top[np.r_[True, owner[top][1:] != owner[top][:-1]]]
                 good = weights[first] > 0
                 out[owner[first][good]] = sources[first][good]
         elif self._dense is not None and self._dense_position is not None:

@@ -382,17 +382,18 @@ class RecommendationService:
     def _items(
         ids: Sequence[str], picked: Picked, reasons: Sequence[Reason], snapshot: Snapshot
     ) -> list[Recommendation]:
+        title = snapshot.title
         return [
             Recommendation(
-                ids[int(position)],
-                snapshot.title(ids[int(position)]),
-                float(score),
+                ids[position],
+                title(ids[position]),
+                score,
                 reason.kind,
                 reason.text,
                 reason.seed_item_id,
             )
             for position, score, reason in zip(
-                picked.positions, picked.scores, reasons, strict=True
+                picked.positions.tolist(), picked.scores.tolist(), reasons, strict=True
             )
         ]
 
