@@ -20,6 +20,7 @@ from fastapi import Path as PathParam
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from limelight.api.compute import compute
 from limelight.api.deps import EngineDep, EventBatch
 from limelight.api.problems import ProblemError, problem_responses
 from limelight.api.schemas import EventRejection, IngestResponse
@@ -315,7 +316,8 @@ def catalogue_item(engine: EngineDep, viewer: Reader, item_id: PathId) -> Respon
 
 
 @router.get("/home/{user_id:path}", response_class=HTMLResponse)
-def home_preview(
+async def home_preview(
+    request: Request,
     engine: EngineDep,
     viewer: Reader,
     user_id: PathId,
@@ -323,8 +325,10 @@ def home_preview(
     time: Annotated[str | None, Query(max_length=16)] = None,
     mood: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
-    """The home page this person would get in this context, tile by tile with reasons."""
-    page = build_page(engine, user_id, {"device": device, "time_of_day": time, "mood": mood})
+    """The home page this person would get in this context, tile by tile with reasons (composed
+    in the compute lane, as the API's pages are)."""
+    choice = {"device": device, "time_of_day": time, "mood": mood}
+    page = await compute(request, build_page, engine, user_id, choice)
     return render(
         "home.html",
         viewer=viewer,
