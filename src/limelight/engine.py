@@ -177,6 +177,14 @@ class Engine:
             self._recommender = RecommendationService.from_engine(self)
         return self._recommender
 
+    @recommender.setter
+    def recommender(self, service: RecommendationService) -> None:
+        """Serve with ``service`` from now on (custom settings, tests); the one it replaces is
+        closed (its model poller stops)."""
+        previous, self._recommender = self._recommender, service
+        if previous is not None and previous is not service:
+            previous.close()
+
     def recommend(
         self,
         user_id: str,

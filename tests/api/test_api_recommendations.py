@@ -117,3 +117,13 @@ def test_a_published_version_is_served_by_the_next_request(
     attached(app_engine).live.wait()  # the swap happens on a background thread
     after = ready.get("/v1/users/r1/recommendations", headers=keys.bearer("read"))
     assert after.json()["model_version"] == newer.version
+
+
+def test_an_attached_service_replaces_the_engines_own(app_engine: Engine) -> None:
+    """``attach`` is how a custom service (other knobs) takes over the Engine's requests."""
+    world.load(app_engine)
+    before = app_engine.recommender
+    mine = attach(app_engine, world.service(app_engine))
+    assert mine is not before
+    assert app_engine.recommender is mine and attached(app_engine) is mine
+    assert app_engine.recommend("a1", 3).items  # answered by the attached service
