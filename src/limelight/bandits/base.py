@@ -83,6 +83,11 @@ class Decision:
     policy: str
 
 
+def signature(features: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A hashable key of a feature mapping (its items in key order): equal mappings, equal keys."""
+    return tuple(sorted(features.items()))
+
+
 def make_rng(random_state: RandomState) -> np.random.Generator:
     """A numpy Generator from a seed, an existing Generator (shared, not copied) or None."""
     if isinstance(random_state, np.random.Generator):

@@ -15,16 +15,11 @@ from typing import Any
 import numpy as np
 from scipy.linalg import blas
 
-from limelight.bandits.base import Action, Features, State
+from limelight.bandits.base import Action, Features, State, signature
 from limelight.bandits.features import FeatureSpace
 
 #: How often (in updates) ``Ridge`` averages ``A^-1`` with its transpose against rounding drift.
 SYMMETRIZE_EVERY = 256
-
-
-def _signature(features: Features) -> tuple[Any, ...]:
-    """A hashable key of a feature mapping (its items in key order)."""
-    return tuple(sorted(features.items()))
 
 
 def _rank_one(matrix: np.ndarray, vector: np.ndarray, alpha: float) -> np.ndarray:
@@ -119,10 +114,7 @@ class Ridge:
         self.inverse = _rank_one(self.inverse, projected, -1.0 / denominator)
         self.target[nonzero] += reward * values
         if self.count % SYMMETRIZE_EVERY == 0:
-            symmetric = self.inverse + self.inverse.T
-            symmetric *= 0.5
-            self.inverse = symmetric
-            self.theta = self.inverse @ self.target
+            self._resymmetrize()
         else:  # the new A^-1 (b + r x), without a d x d product: A'^-1 x = A^-1 x / denominator
             self.theta += projected * (error / denominator)
 
@@ -146,6 +138,10 @@ class Ridge:
             projected = scaled @ self.inverse[used]  # U A^-1 (A^-1 is symmetric)
             inner = np.eye(rows.shape[0]) + projected[:, used] @ scaled.T
             self.inverse = self.inverse - projected.T @ np.linalg.solve(inner, projected)
+        self._resymmetrize()
+
+    def _resymmetrize(self) -> None:
+        """Average ``A^-1`` with its transpose (rounding drift) and set ``theta = A^-1 b``."""
         symmetric = self.inverse + self.inverse.T
         symmetric *= 0.5
         self.inverse = symmetric
@@ -247,18 +243,18 @@ class LinearScorer:
         groups: dict[tuple[Any, ...], tuple[Features, dict[Any, list[Any]]]] = {}
         known: dict[int, tuple[Any, ...]] = {}  # a page's rows share their mapping objects
 
-        def signature(features: Features) -> tuple[Any, ...]:
+        def key_of(features: Features) -> tuple[Any, ...]:
             found = known.get(id(features))
             if found is None:
-                found = known[id(features)] = _signature(features)
+                found = known[id(features)] = signature(features)
             return found
 
         for context, action, reward in zip(contexts, actions, rewards, strict=True):
-            key = signature(context)
+            key = key_of(context)
             group = groups.get(key)
             if group is None:
                 group = groups[key] = (context, {})
-            inner = signature(action.features) if self.shared else action.id
+            inner = key_of(action.features) if self.shared else action.id
             entry = group[1].get(inner)
             if entry is None:
                 group[1][inner] = [action, 1, reward]

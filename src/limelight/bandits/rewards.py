@@ -118,7 +118,7 @@ def insert_rewards(
 def ledger_rules(connection: Connection, decision_ids: Iterable[str]) -> dict[Key, str]:
     """The rule each already-learned (decision, action) was learned by, and the rest row
     ``(<batch id>, REST)`` of the batch of each member id, where there is one (see
-    :func:`closed`)."""
+    :func:`closed_by_rest`)."""
     found: dict[Key, str] = {}
     wanted = set(decision_ids)
     wanted.update(parts[0] for d in list(wanted) if (parts := split_member(d)) is not None)

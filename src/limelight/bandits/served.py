@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from limelight.bandits.base import signature
 from limelight.decisions import BATCH_KIND, DecisionRecord, fetch
 from limelight.decisions.batch import candidate_features, members_by_batch
 
@@ -90,7 +91,7 @@ def served_members(record: DecisionRecord, indices: Sequence[int]) -> dict[int, 
         if not 0 <= index < count:
             continue
         overlay = overlays[index]
-        key = None if not overlay else tuple(sorted(overlay.items()))
+        key = None if not overlay else signature(overlay)
         context = contexts.get(key)
         if context is None:
             context = contexts[key] = {**record.context, **(overlay or {})}

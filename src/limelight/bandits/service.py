@@ -1148,13 +1148,14 @@ class DecisionService:
         reward = runtime.point.reward
         with self._learn_lock:
             with self.database.write() as connection:
-                ids = [key for closing in page for key in closing.decision_ids()]
-                rules = store.ledger_rules(connection, [c.decision_id for c in page] + ids)
+                keyed = [(closing, closing.decision_ids()) for closing in page]
+                # ledger_rules also finds the rest rows of the members' batches
+                rules = store.ledger_rules(connection, [key for _, ids in keyed for key in ids])
                 open_keys = [
                     (closing, key, (key, action))
-                    for closing in page
+                    for closing, ids in keyed
                     if (closing.decision_id, store.REST) not in rules
-                    for key, served in zip(closing.decision_ids(), closing.members, strict=True)
+                    for key, served in zip(ids, closing.members, strict=True)
                     for action in served
                     if (key, action) not in rules
                 ]

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from limelight.bandits.base import Action, Features, FeatureValue, Policy
+from limelight.bandits.base import Action, Features, FeatureValue, Policy, signature
 from limelight.bandits.batch import TIE_TOLERANCE, _floor_rows, _greedy, joint_design, rank_many
 from limelight.bandits.policies import EpsilonGreedy, LinUCB, Softmax, UniformRandom
 from limelight.errors import InvalidInput
@@ -128,10 +128,10 @@ class ActionTable:
             for features in self.features[start:]:
                 chosen = select(features)
                 selected.append(chosen)
-                signature = tuple(sorted(chosen.items()))
-                number = signature_of.get(signature)
+                key = signature(chosen)
+                number = signature_of.get(key)
                 if number is None:
-                    number = signature_of[signature] = len(unique)
+                    number = signature_of[key] = len(unique)
                     unique.append(chosen)
                 numbers.append(number)
             signatures = np.asarray(numbers, dtype=np.intp)
@@ -168,10 +168,10 @@ class FeatureGroups:
         distinct, number_of = list(self.distinct), dict(self.number_of)
         numbers = np.empty(len(features), dtype=np.intp)
         for position, mapping in enumerate(features):
-            signature = tuple(sorted(mapping.items()))
-            number = number_of.get(signature)
+            key = signature(mapping)
+            number = number_of.get(key)
             if number is None:
-                number = number_of[signature] = len(distinct)
+                number = number_of[key] = len(distinct)
                 distinct.append(mapping)
             numbers[position] = number
         return FeatureGroups(np.concatenate([self.numbers, numbers]), distinct, number_of)
@@ -198,7 +198,7 @@ def _design(
     """
     space = policy.scorer.space
     vocabulary = space.vocabulary
-    key = tuple(sorted(context.items()))
+    key = signature(context)
     found = derived.designs.get(key)
     if found is None or found[0] is not vocabulary:
         actions = [Action(str(k), features) for k, features in enumerate(derived.unique)]

@@ -330,8 +330,8 @@ class ProfileStore:
                 return 0
         half_life = self.config.half_life_s
         with self.database.write() as connection:
-            every = connection.execute(select(profiles.c.person_id, profiles.c.data)).all()
-            documents = [
+            every = connection.execute(select(profiles.c.person_id, profiles.c.data))
+            documents = [  # only the old ones are kept (read fully before the rewrites)
                 {"person": person, "document": ProfileState.from_json(data, half_life).plain()}
                 for person, data in every
                 if ProfileState.is_old(data)
