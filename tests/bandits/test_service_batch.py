@@ -318,6 +318,24 @@ def test_an_extended_table_derives_what_a_fresh_one_does() -> None:
     )
 
 
+def test_a_table_derives_once_per_point_configuration() -> None:
+    """Every page asks for the same point's derived data: the second ask is the cached object
+    (a page with 200 tiles re-deriving a whole catalogue cost ~20 ms), a new revision is not."""
+    whole, _ = catalogue(12)
+    calls: list[int] = []
+
+    def select(features: dict[str, object]) -> dict[str, object]:
+        calls.append(1)
+        return dict(features)
+
+    first = whole.derived(("artwork", 1), select)
+    assert len(calls) == len(whole)
+    assert whole.derived(("artwork", 1), select) is first
+    assert len(calls) == len(whole)
+    assert whole.derived(("artwork", 2), select) is not first
+    assert len(calls) == 2 * len(whole)
+
+
 def test_pages_close_whole_over_several_write_transactions(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -128,10 +128,10 @@ class ActionTable:
             for features in self.features[start:]:
                 chosen = select(features)
                 selected.append(chosen)
-                key = signature(chosen)
-                number = signature_of.get(key)
+                mark = signature(chosen)
+                number = signature_of.get(mark)
                 if number is None:
-                    number = signature_of[key] = len(unique)
+                    number = signature_of[mark] = len(unique)
                     unique.append(chosen)
                 numbers.append(number)
             signatures = np.asarray(numbers, dtype=np.intp)
