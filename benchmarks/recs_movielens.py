@@ -11,8 +11,9 @@ Peers come from their libraries directly, not through Limelight's wrappers: popu
 Each peer gets a small grid search on a validation split carved from the training part the same
 way the protocol carves the test (its own leave-last-out, or its own random 75/25), scored by
 NDCG@10. Limelight's pipeline (all sources + the LightGBM LambdaRank ranker) reuses the
-hyperparameters that validation chose for its EASE, ALS and kNN sources and picks its ranker's
-tree size on the same validation split. Under (c) its ranker learns from four random folds of
+hyperparameters that validation chose for its ALS and kNN sources, chooses its own linear source
+(EASE with dropout, i.e. DLAE: ``LINEAR_GRID``) alone on the same validation split, and picks its
+ranker's tree size there too. Under (c) its ranker learns from four random folds of
 each person's training history (every fold labelled once by sources fitted on the other three),
 without the features whose scale depends on how much data the sources saw, and boosts from
 EASE's per-person z-score (``limelight.recommend.evaluation.ranker_settings``); the variant
@@ -78,6 +79,12 @@ QUICK_GRIDS: dict[str, list[dict[str, Any]]] = {
     "implicit-cosine-knn": [{"K": k} for k in (50, 200)],
 }
 RANKER_GRID = [{"num_leaves": 7, "n_estimators": 150}, {"num_leaves": 15, "n_estimators": 100}]
+#: Limelight's own linear source (EASE with dropout: DLAE), chosen alone on validation.
+LINEAR_GRID = [
+    {"l2": 300.0, "dropout": 0.67},
+    {"l2": 600.0, "dropout": 0.67},
+    {"l2": 600.0, "dropout": 0.75},
+]
 
 
 # ---------------------------------------------------------------------- data
@@ -196,7 +203,7 @@ def limelight_ranker(
     label window for protocol (c): each person's latest 25% (a ranker trained as it is served),
     or else random folds of each person's history, which mirror that protocol."""
     sources = default_sources()
-    sources["ease"] = EASE(l2=chosen["ease"]["l2"])
+    sources["ease"] = EASE(**chosen["limelight-linear"])
     als = chosen["implicit-als"]
     sources["als"] = ALS(
         factors=als["factors"],
@@ -254,6 +261,11 @@ def run(args: argparse.Namespace) -> Report:
             chosen[name] = grid[max(scored)[1]] if len(grid) > 1 else grid[0]
             result = evaluate(build(split, chosen[name], seed), split, (10,))
             report.add(protocol, name, result.metrics)
+        linear = LINEAR_GRID[:1] if args.quick else LINEAR_GRID
+        scored = [
+            (_ndcg(EASE(**p).fit(validation.train), validation), i) for i, p in enumerate(linear)
+        ]
+        chosen["limelight-linear"] = linear[max(scored)[1]]
         variants = [("limelight", False)]
         if protocol == "random_75_25" and not args.quick:
             variants.append(("limelight (time-split ranker)", True))

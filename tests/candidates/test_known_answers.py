@@ -25,6 +25,7 @@ TASTE_MODELS = {
     "als": lambda: ALS(factors=2, iterations=30, alpha=10.0, regularization=0.01, random_state=0),
     "bpr": lambda: BPR(factors=8, iterations=100, learning_rate=0.05, random_state=0),
     "ease": lambda: EASE(l2=5.0),
+    "dlae": lambda: EASE(l2=5.0, dropout=0.5),
     "content": ContentSimilarity,
 }
 

@@ -4,10 +4,12 @@ row sums of sparse matrices without slicing, and feature ranks computed at the c
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from limelight.candidates import EASE
 from limelight.candidates.base import csr_row_sum
+from limelight.errors import InvalidInput
 from limelight.ranking.features import ranks_at, top_scores
 from tests.candidates.known_data import two_groups
 
@@ -33,6 +35,26 @@ def test_ease_on_the_top_titles_recommends_only_those() -> None:
     assert {int(i) for i in scores.ravel() if i >= 0} <= kept
     outside = next(i for i in range(log.n_items) if i not in kept)
     assert model.similar_items(log.item_ids[outside], 3).ids == [[]]
+
+
+def test_dlae_is_the_closed_form_of_steck_2020() -> None:
+    """With dropout p the weights are ``(G + L)^-1 G`` with ``L = l2 + p / (1 - p) diag(G)``
+    (no zero-diagonal constraint), in both precisions and on the top titles only."""
+    log = two_groups()
+    binary = log.matrix.toarray().astype(np.float64)
+    binary[binary > 0] = 1.0
+    for dtype, columns in (("float64", None), ("float32", None), ("float64", 6)):
+        model = EASE(l2=5.0, dropout=0.4, dtype=dtype, max_items=columns).fit(log)  # type: ignore[arg-type]
+        kept = binary[:, model.columns_]
+        gram = kept.T @ kept
+        penalty = np.diag(5.0 + 0.4 / 0.6 * np.diag(gram))
+        expected = np.linalg.solve(gram + penalty, gram)
+        np.testing.assert_allclose(
+            model.weights_, expected, atol=1e-4 if dtype == "float32" else 1e-9
+        )
+    with pytest.raises(InvalidInput) as bad:
+        EASE(dropout=1.0).fit(log)
+    assert bad.value.field == "dropout"
 
 
 def test_csr_row_sum_matches_scipy() -> None:

