@@ -191,8 +191,10 @@ class HomeService:
         self.charts.get()
 
     def close(self) -> None:
-        """Stop background work (the charts' refresh) before the engine's database closes."""
+        """Stop background work (the charts' and row counts' refreshes) before the engine's
+        database closes."""
         self.charts.close()
+        self.order.close()
 
     def queue(
         self,

@@ -15,12 +15,16 @@ What is read: the person's last ``pages`` page decisions (kind ``page``) and the
 play events since, joined to the tiles' artwork decisions (whose logged context names the row);
 everyone's from the last ``global_pages`` pages. Both are cached for ``refresh_s``: the
 person's counts gain each page this process serves at once and are read again after one of
-their clicks (or after ``refresh_s``, for what other processes served). Decisions still in the
-log's write buffer (0.2 s) are not counted yet.
+their clicks (or after ``refresh_s``, for what other processes served). Everyone's counts are
+read on first use and then refreshed in a background thread while pages answer with the ones
+they have: the read walks 2,000 pages and took 34 ms on MovieLens-100K, a stall that one page in
+every ``refresh_s`` paid inline (and the pages queued behind it). Decisions still in the log's
+write buffer (0.2 s) are not counted yet.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -34,6 +38,8 @@ from limelight.events.model import Event
 from limelight.pages.rows import Draft
 from limelight.storage.database import Database
 from limelight.storage.schema import decisions, events
+
+logger = logging.getLogger(__name__)
 
 KIND = "page"
 POINT = "home"
@@ -142,6 +148,8 @@ class RowOrder:
         self._global: Counts | None = None
         self._global_at = 0.0
         self._lock = threading.Lock()
+        self._refresher: threading.Thread | None = None
+        self._closed = False
         #: Per person: (read at, counts), most recent last. Read from the database at most
         #: every ``refresh_s`` (other processes' pages and clicks arrive then); this process's
         #: own pages are added as they are served, and its own clicks drop the entry.
@@ -149,14 +157,53 @@ class RowOrder:
         self.max_people = 100_000
 
     def everyone(self) -> Counts:
-        now = time.monotonic()
+        """Everyone's counts: read on first use, then refreshed off the request path."""
+        found = self._global
+        if found is None:
+            with self._lock:
+                if self._global is None:
+                    self._global = self._count_everyone()
+                    self._global_at = time.monotonic()
+                return self._global
+        if time.monotonic() - self._global_at > self.refresh_s:
+            self._start_refresh()
+        return found
+
+    def _count_everyone(self) -> Counts:
+        return count(self.database, person_id=None, pages=self.global_pages)
+
+    def _start_refresh(self) -> None:
         with self._lock:
-            if self._global is None or now - self._global_at > self.refresh_s:
-                self._global = count(self.database, person_id=None, pages=self.global_pages)
-                self._global_at = now
-            return self._global
+            now = time.monotonic()
+            busy = self._refresher is not None and self._refresher.is_alive()
+            if busy or self._closed or now - self._global_at <= self.refresh_s:
+                return
+            self._global_at = now
+            self._refresher = threading.Thread(
+                target=self._refresh_quietly, name="limelight-row-order", daemon=True
+            )
+            self._refresher.start()
+
+    def _refresh_quietly(self) -> None:
+        try:
+            self._global = self._count_everyone()
+        except Exception:  # keep ordering rows with the counts we have; try again next time
+            logger.exception("could not refresh everyone's row engagement")
+
+    def wait(self, timeout_s: float = 60.0) -> None:
+        """Block until a background refresh (if any) finishes (tests, tools)."""
+        refresher = self._refresher
+        if refresher is not None:
+            refresher.join(timeout_s)
+
+    def close(self) -> None:
+        """Start no more refreshes and let a running one finish (before the database closes)."""
+        with self._lock:
+            self._closed = True
+        self.wait()
 
     def invalidate(self) -> None:
+        self.wait()
         self._global = None
         self._people.clear()
 
