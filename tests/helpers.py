@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import count
 from typing import Any
 
-from sqlalchemy import MetaData, Table, inspect, select
+from sqlalchemy import MetaData, Table, inspect, select, text
 
 from limelight import Engine
 
@@ -61,3 +63,16 @@ def mentions(rows: dict[str, list[dict[str, Any]]], needle: str) -> list[str]:
                 if needle in str(value):
                     hits.append(f"{table}.{column}")
     return sorted(set(hits))
+
+
+@contextmanager
+def table_away(engine: Engine, name: str) -> Iterator[None]:
+    """``name`` renamed for the block (reads of it fail: a background refresh's errors),
+    then renamed back."""
+    with engine.database.write() as connection:
+        connection.execute(text(f"ALTER TABLE {name} RENAME TO {name}_away"))
+    try:
+        yield
+    finally:
+        with engine.database.write() as connection:
+            connection.execute(text(f"ALTER TABLE {name}_away RENAME TO {name}"))

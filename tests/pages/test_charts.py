@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import text
 
 from limelight import Engine
 from limelight.pages.charts import ChartCache
 from limelight.pages.home import attached
+from tests.helpers import table_away
 from tests.pages import world
 
 
@@ -43,17 +43,12 @@ def test_a_failed_refresh_keeps_the_charts_it_has(
     loaded: Engine, cache: ChartCache, caplog: pytest.LogCaptureFixture
 ) -> None:
     first = cache.get()
-    with loaded.database.write() as connection:  # the refresh's reads will fail
-        connection.execute(text("ALTER TABLE events RENAME TO events_away"))
-    try:
+    with table_away(loaded, "events"):  # the refresh's reads will fail
         assert cache.get() is first
         cache.wait()
         assert "could not refresh the home page charts" in caplog.text
         assert cache.get() is first
         cache.wait()
-    finally:
-        with loaded.database.write() as connection:
-            connection.execute(text("ALTER TABLE events_away RENAME TO events"))
     loaded.ingest([world.event("play_start", "fan", "p40", world.EVENING)])
     cache.get()
     cache.wait()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import text
 
 from limelight import Engine
 from limelight.pages.home import HomeService
 from limelight.pages.order import RowOrder
+from tests.helpers import table_away
 from tests.pages import world
 
 
@@ -44,17 +44,12 @@ def test_a_failed_refresh_keeps_the_counts_it_has(
     home.home("ada", at=world.EVENING)
     loaded.decisions.flush()
     first = order.everyone()
-    with loaded.database.write() as connection:  # the refresh's reads will fail
-        connection.execute(text("ALTER TABLE decisions RENAME TO decisions_away"))
-    try:
+    with table_away(loaded, "decisions"):  # the refresh's reads will fail
         assert order.everyone() is first
         order.wait()
         assert "could not refresh everyone's row engagement" in caplog.text
         assert order.everyone() is first
         order.wait()
-    finally:
-        with loaded.database.write() as connection:
-            connection.execute(text("ALTER TABLE decisions_away RENAME TO decisions"))
     order.everyone()
     order.wait()
     assert order.everyone() is not first
