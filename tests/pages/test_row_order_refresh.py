@@ -59,4 +59,4 @@ def test_a_closed_order_starts_no_refresh(home: HomeService, order: RowOrder) ->
     first = order.everyone()
     order.close()
     assert order.everyone() is first
-    assert order._refresher is None
+    assert order._background.thread is None

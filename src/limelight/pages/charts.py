@@ -13,10 +13,8 @@ every event says nothing beyond "popular").
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
-import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,11 +23,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from limelight.pages.context import daypart
+from limelight.pages.refresh import Refresher
 from limelight.profiles.state import hour_and_weekday
 from limelight.storage.database import Database
 from limelight.storage.schema import events
-
-logger = logging.getLogger(__name__)
 
 ENGAGEMENT = ("play_start", "play_complete", "rating", "click", "add_to_list")
 TRENDING_HALF_LIFE_S = 7 * 86_400.0
@@ -128,11 +125,11 @@ class ChartCache:
         self.min_support = min_support
         self._charts: Charts | None = None
         self._mark = -1
-        self._next_check = 0.0
         self._lock = threading.Lock()
-        self._refresher: threading.Thread | None = None
-        self._closed = False
         self._inline = False
+        self._background = Refresher(
+            "limelight-charts", self._refresh, "could not refresh the home page charts", refresh_s
+        )
 
     def get(self) -> Charts:
         charts = self._charts
@@ -140,12 +137,11 @@ class ChartCache:
             with self._lock:
                 if self._charts is None or self._inline:
                     self._inline = False
-                    self._next_check = time.monotonic() + self.refresh_s
+                    self._background.postpone()
                     self._refresh()
                 assert self._charts is not None
                 return self._charts
-        if time.monotonic() >= self._next_check:
-            self._start_refresh()
+        self._background.kick()
         return charts
 
     def on_events(self, stored: Sequence[object]) -> None:
@@ -156,24 +152,6 @@ class ChartCache:
         if stored and charts is not None and not charts.popular:
             self._inline = True
 
-    def _start_refresh(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            busy = self._refresher is not None and self._refresher.is_alive()
-            if busy or self._closed or now < self._next_check:
-                return
-            self._next_check = now + self.refresh_s
-            self._refresher = threading.Thread(
-                target=self._refresh_quietly, name="limelight-charts", daemon=True
-            )
-            self._refresher.start()
-
-    def _refresh_quietly(self) -> None:
-        try:
-            self._refresh()
-        except Exception:  # keep answering with the charts we have; try again next time
-            logger.exception("could not refresh the home page charts")
-
     def _refresh(self) -> None:
         with self.database.read() as connection:
             mark = int(connection.execute(select(func.count()).select_from(events)).scalar_one())
@@ -183,15 +161,11 @@ class ChartCache:
 
     def wait(self, timeout_s: float = 60.0) -> None:
         """Block until a background refresh (if any) finishes (tests, tools)."""
-        refresher = self._refresher
-        if refresher is not None:
-            refresher.join(timeout_s)
+        self._background.wait(timeout_s)
 
     def close(self) -> None:
         """Start no more refreshes and let a running one finish (before the database closes)."""
-        with self._lock:
-            self._closed = True
-        self.wait()
+        self._background.close()
 
 
 __all__ = ["ChartCache", "Charts", "compute"]

@@ -24,7 +24,6 @@ write buffer (0.2 s) are not counted yet.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections import OrderedDict
@@ -35,11 +34,10 @@ from sqlalchemy import bindparam, func, select
 
 from limelight.decisions import resolve
 from limelight.events.model import Event
+from limelight.pages.refresh import Refresher
 from limelight.pages.rows import Draft
 from limelight.storage.database import Database
 from limelight.storage.schema import decisions, events
-
-logger = logging.getLogger(__name__)
 
 KIND = "page"
 POINT = "home"
@@ -146,10 +144,13 @@ class RowOrder:
         self.global_prior = global_prior
         self.refresh_s = refresh_s
         self._global: Counts | None = None
-        self._global_at = 0.0
         self._lock = threading.Lock()
-        self._refresher: threading.Thread | None = None
-        self._closed = False
+        self._background = Refresher(
+            "limelight-row-order",
+            self._refresh_everyone,
+            "could not refresh everyone's row engagement",
+            refresh_s,
+        )
         #: Per person: (read at, counts), most recent last. Read from the database at most
         #: every ``refresh_s`` (other processes' pages and clicks arrive then); this process's
         #: own pages are added as they are served, and its own clicks drop the entry.
@@ -162,45 +163,23 @@ class RowOrder:
         if found is None:
             with self._lock:
                 if self._global is None:
-                    self._global = self._count_everyone()
-                    self._global_at = time.monotonic()
+                    self._background.postpone()
+                    self._refresh_everyone()
+                assert self._global is not None
                 return self._global
-        if time.monotonic() - self._global_at > self.refresh_s:
-            self._start_refresh()
+        self._background.kick()
         return found
 
-    def _count_everyone(self) -> Counts:
-        return count(self.database, person_id=None, pages=self.global_pages)
-
-    def _start_refresh(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            busy = self._refresher is not None and self._refresher.is_alive()
-            if busy or self._closed or now - self._global_at <= self.refresh_s:
-                return
-            self._global_at = now
-            self._refresher = threading.Thread(
-                target=self._refresh_quietly, name="limelight-row-order", daemon=True
-            )
-            self._refresher.start()
-
-    def _refresh_quietly(self) -> None:
-        try:
-            self._global = self._count_everyone()
-        except Exception:  # keep ordering rows with the counts we have; try again next time
-            logger.exception("could not refresh everyone's row engagement")
+    def _refresh_everyone(self) -> None:
+        self._global = count(self.database, person_id=None, pages=self.global_pages)
 
     def wait(self, timeout_s: float = 60.0) -> None:
         """Block until a background refresh (if any) finishes (tests, tools)."""
-        refresher = self._refresher
-        if refresher is not None:
-            refresher.join(timeout_s)
+        self._background.wait(timeout_s)
 
     def close(self) -> None:
         """Start no more refreshes and let a running one finish (before the database closes)."""
-        with self._lock:
-            self._closed = True
-        self.wait()
+        self._background.close()
 
     def invalidate(self) -> None:
         self.wait()
