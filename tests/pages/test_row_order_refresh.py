@@ -9,6 +9,7 @@ import pytest
 from limelight import Engine
 from limelight.pages.home import HomeService
 from limelight.pages.order import RowOrder
+from limelight.recommend.people import read_person
 from tests.helpers import table_away
 from tests.pages import world
 
@@ -60,3 +61,51 @@ def test_a_closed_order_starts_no_refresh(home: HomeService, order: RowOrder) ->
     order.close()
     assert order.everyone() is first
     assert order._background.thread is None
+
+
+def _person_id(loaded: Engine, home: HomeService, user_id: str) -> str:
+    with loaded.database.read() as connection:
+        found = read_person(connection, home.recommender.identity, user_id).person_id
+    assert found is not None
+    return found
+
+
+def test_a_persons_stale_counts_are_read_again_in_the_background(
+    loaded: Engine, home: HomeService, order: RowOrder
+) -> None:
+    """Pages another process served reach this one's counts without a read on the page's path;
+    a person it has no counts for is read at once (a first page, or after a click)."""
+    home.home("ada", at=world.EVENING)
+    loaded.decisions.flush()
+    person = _person_id(loaded, home, "ada")
+    first = order.person(person)  # none held: read now
+    assert sum(first.shown.values()) > 0
+    home.home("ada", at=world.EVENING)  # served by "another process": ``order`` did not see it
+    loaded.decisions.flush()
+    assert order.person(person) is first  # stale (refresh_s 0): answered with what it has
+    order.wait()
+    fresh = order.person(person)
+    assert fresh is not first
+    assert sum(fresh.shown.values()) > sum(first.shown.values())
+
+
+def test_a_click_drops_a_persons_counts_and_the_next_page_reads_them(
+    loaded: Engine, home: HomeService, order: RowOrder
+) -> None:
+    page = home.home("ada", at=world.EVENING)
+    loaded.decisions.flush()
+    person = _person_id(loaded, home, "ada")
+    order.refresh_s = 3600.0  # held counts stay fresh: only the click makes a read
+    before = order.person(person)
+    assert order.person(person) is before
+    loaded.ingestor.listeners.append(order.on_events)
+    tile = page["rows"][0]["items"][0]
+    loaded.ingest(
+        [
+            world.event(
+                "click", "ada", tile["item_id"], world.EVENING, decision_id=tile["decision_id"]
+            )
+        ]
+    )
+    after = order.person(person)  # dropped by the click: read now, with it
+    assert sum(after.clicked.values()) == sum(before.clicked.values()) + 1

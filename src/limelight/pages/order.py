@@ -151,11 +151,19 @@ class RowOrder:
             "could not refresh everyone's row engagement",
             refresh_s,
         )
-        #: Per person: (read at, counts), most recent last. Read from the database at most
-        #: every ``refresh_s`` (other processes' pages and clicks arrive then); this process's
-        #: own pages are added as they are served, and its own clicks drop the entry.
+        #: Per person: (read at, counts), most recent last. Read from the database on a
+        #: person's first page and after their click; read again in the background when older
+        #: than ``refresh_s`` (other processes' pages and clicks arrive then), while pages use
+        #: what is here. This process's own pages are added as they are served.
         self._people: OrderedDict[str, tuple[float, Counts]] = OrderedDict()
         self.max_people = 100_000
+        self._stale: set[str] = set()
+        self._people_background = Refresher(
+            "limelight-row-order-people",
+            self._refresh_people,
+            "could not refresh a person's row engagement",
+            0.0,
+        )
 
     def everyone(self) -> Counts:
         """Everyone's counts: read on first use, then refreshed off the request path."""
@@ -174,12 +182,14 @@ class RowOrder:
         self._global = count(self.database, person_id=None, pages=self.global_pages)
 
     def wait(self, timeout_s: float = 60.0) -> None:
-        """Block until a background refresh (if any) finishes (tests, tools)."""
+        """Block until the background refreshes (if any) finish (tests, tools)."""
         self._background.wait(timeout_s)
+        self._people_background.wait(timeout_s)
 
     def close(self) -> None:
-        """Start no more refreshes and let a running one finish (before the database closes)."""
+        """Start no more refreshes and let running ones finish (before the database closes)."""
         self._background.close()
+        self._people_background.close()
 
     def invalidate(self) -> None:
         self.wait()
@@ -187,34 +197,52 @@ class RowOrder:
         self._people.clear()
 
     def person(self, person_id: str) -> Counts:
-        """The person's counts (see ``_people``)."""
+        """The person's counts (see ``_people``): read here only when there are none."""
         now = time.monotonic()
         found = self._people.get(person_id)
-        if found is not None and now - found[0] <= self.refresh_s:
-            return found[1]
-        counts = count(self.database, person_id=person_id, pages=self.pages)
+        if found is None:
+            counts = count(self.database, person_id=person_id, pages=self.pages)
+            self._keep(person_id, now, counts, only_if_held=False)
+            return counts
+        if now - found[0] > self.refresh_s:
+            self._stale.add(person_id)
+            self._people_background.kick()
+        return found[1]
+
+    def _refresh_people(self) -> None:
+        while self._stale:
+            person_id = self._stale.pop()
+            now = time.monotonic()
+            counts = count(self.database, person_id=person_id, pages=self.pages)
+            # A click meanwhile dropped the entry: the person's next page reads it.
+            self._keep(person_id, now, counts, only_if_held=True)
+
+    def _keep(self, person_id: str, now: float, counts: Counts, *, only_if_held: bool) -> None:
         with self._lock:
+            if only_if_held and person_id not in self._people:
+                return
             self._people[person_id] = (now, counts)
             self._people.move_to_end(person_id)
             while len(self._people) > self.max_people:
                 self._people.popitem(last=False)
-        return counts
 
     def served(self, person_id: str, row_types: Sequence[str]) -> None:
         """Count a page this process just served for the person."""
-        found = self._people.get(person_id)
-        if found is not None:
-            shown = dict(found[1].shown)
-            for name in {family(kind) for kind in row_types}:
-                shown[name] = shown.get(name, 0) + 1
-            self._people[person_id] = (found[0], Counts(shown, found[1].clicked))
+        with self._lock:
+            found = self._people.get(person_id)
+            if found is not None:
+                shown = dict(found[1].shown)
+                for name in {family(kind) for kind in row_types}:
+                    shown[name] = shown.get(name, 0) + 1
+                self._people[person_id] = (found[0], Counts(shown, found[1].clicked))
 
     def on_events(self, batch: Sequence[Event]) -> None:
         """Ingest listener: a person's click or play on a served tile drops their counts, so
         the next page reads them afresh (never raises: the events are already stored)."""
         for event in batch:
             if event.decision_id is not None and event.type in ENGAGED:
-                self._people.pop(event.person_id, None)
+                with self._lock:
+                    self._people.pop(event.person_id, None)
 
     def scores(self, drafts: Sequence[Draft], person_id: str | None) -> dict[str, float]:
         """Each draft's score (prior x relative engagement); higher comes first."""
