@@ -119,8 +119,7 @@ class EASE(CandidateSource):
         self.columns_ = columns.astype(np.int64)
         kept = sp.csr_matrix(matrix[:, self.columns_])
         precision = gram(kept, np.float64 if self.dtype == "float64" else np.float32)
-        diagonal = np.diag(precision).copy()
-        penalty = self.l2 + self.dropout / (1.0 - self.dropout) * diagonal
+        penalty = self.l2 + self.dropout / (1.0 - self.dropout) * np.diag(precision)
         precision[np.diag_indices_from(precision)] += penalty
         precision = spd_inverse(precision)
         if self.dropout > 0:

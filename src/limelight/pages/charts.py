@@ -14,7 +14,6 @@ every event says nothing beyond "popular").
 from __future__ import annotations
 
 import math
-import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -125,7 +124,6 @@ class ChartCache:
         self.min_support = min_support
         self._charts: Charts | None = None
         self._mark = -1
-        self._lock = threading.Lock()
         self._inline = False
         self._background = Refresher(
             "limelight-charts", self._refresh, "could not refresh the home page charts", refresh_s
@@ -134,15 +132,17 @@ class ChartCache:
     def get(self) -> Charts:
         charts = self._charts
         if charts is None or self._inline:
-            with self._lock:
-                if self._charts is None or self._inline:
-                    self._inline = False
-                    self._background.postpone()
-                    self._refresh()
-                assert self._charts is not None
-                return self._charts
+            self._background.run_here(self._take_inline)
+            assert self._charts is not None
+            return self._charts
         self._background.kick()
         return charts
+
+    def _take_inline(self) -> bool:
+        """Whether ``get`` must build the charts itself (none yet, or asked by ingest)."""
+        needed = self._charts is None or self._inline
+        self._inline = False
+        return needed
 
     def on_events(self, stored: Sequence[object]) -> None:
         """Ingest listener: charts built from a log without engagement are rebuilt by the next

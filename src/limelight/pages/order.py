@@ -169,12 +169,9 @@ class RowOrder:
         """Everyone's counts: read on first use, then refreshed off the request path."""
         found = self._global
         if found is None:
-            with self._lock:
-                if self._global is None:
-                    self._background.postpone()
-                    self._refresh_everyone()
-                assert self._global is not None
-                return self._global
+            self._background.run_here(lambda: self._global is None)
+            assert self._global is not None
+            return self._global
         self._background.kick()
         return found
 

@@ -28,10 +28,16 @@ class Refresher:
         self._next = 0.0
         self._closed = False
         self._lock = threading.Lock()
+        self._here = threading.Lock()
 
-    def postpone(self) -> None:
-        """The caller just did the work itself: the next run is a period away."""
-        self._next = time.monotonic() + self.period_s
+    def run_here(self, needed: Callable[[], bool]) -> None:
+        """Do the work on this thread when ``needed()`` says so (checked again under a lock,
+        so that callers arriving together run it once): there is nothing to answer with yet.
+        The next background run is then a period away."""
+        with self._here:
+            if needed():
+                self._next = time.monotonic() + self.period_s
+                self.work()
 
     def kick(self) -> None:
         """Start a run when one is due, none is running and the refresher is open."""
