@@ -67,3 +67,20 @@ def test_fit_reports_each_step_and_positions_rank_like_ids() -> None:
     positions, times = ranker._history_positions(history, None)
     by_positions = ranker.recommend_positions(positions, times, n=5, at=1e6, device="tv")
     np.testing.assert_array_equal(by_ids.indices, by_positions.indices)
+
+
+def test_compiled_trees_score_as_lightgbm_does_and_a_refit_drops_them() -> None:
+    log = two_groups()
+    ranker = _ranker(n_estimators=40, base_source="ease", base_scale=0.5).fit(log)
+    positions, times = ranker._history_positions(["A1", "A2", "B1"], None)
+    people = ranker.builder_.people_from_history(positions, times)
+    block = ranker.builder_.candidates(people, people.last_seen, [None])
+    block.features[::3, 0] = np.nan  # missing values take the trees' default branches
+    by_lightgbm = ranker.score(block)
+    assert getattr(ranker, "compiled_", None) is None  # fitting alone does not compile
+    assert ranker.compile_trees()
+    assert ranker.compiled_ is not None
+    np.testing.assert_allclose(ranker.score(block), by_lightgbm, rtol=1e-6, atol=1e-6)
+    assert ranker.compile_trees()  # again: kept, not rebuilt
+    ranker.fit(log)
+    assert getattr(ranker, "compiled_", None) is None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
+
 from limelight.recommend.registry import LiveModel, ModelStore
 from limelight.recommend.service import RecommendationService
 from limelight.recommend.training import train
@@ -76,3 +78,19 @@ def test_the_first_load_happens_in_the_request(served: RecommendationService) ->
     model = fresh.get()
     assert model is not None and model.version == served.store.current()
     assert fresh.get() is model  # checked again only after the poll interval
+
+
+def test_the_model_in_use_scores_with_compiled_trees_and_ranks_as_loaded(
+    served: RecommendationService,
+) -> None:
+    version = served.store.current()
+    assert version is not None
+    in_use = LiveModel(served.store, poll_interval_s=60.0).get()
+    assert in_use is not None and in_use.ranker.compiled_ is not None
+    plain = served.store.load(version)  # as read from disk: LightGBM scores
+    assert getattr(plain.ranker, "compiled_", None) is None
+    for history in (world.ACTION[:2], world.ROMANCE[:1], [world.ACTION[3], *world.KIDS[:2]]):
+        ours = in_use.ranker.recommend_for_history(history, n=8, at=world.NOW)
+        theirs = plain.ranker.recommend_for_history(history, n=8, at=world.NOW)
+        np.testing.assert_array_equal(ours.indices, theirs.indices)
+        np.testing.assert_allclose(ours.scores, theirs.scores, rtol=1e-6)

