@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from limelight import Engine, Settings
+from limelight.api.app import create_app
 from limelight.recommend.registry import ModelStore
 from limelight.recommend.service import attach, attached
 from limelight.recommend.training import train
@@ -127,3 +128,22 @@ def test_an_attached_service_replaces_the_engines_own(app_engine: Engine) -> Non
     assert mine is not before
     assert app_engine.recommender is mine and attached(app_engine) is mine
     assert app_engine.recommend("a1", 3).items  # answered by the attached service
+
+
+def test_the_app_is_ready_with_the_model_loaded_before_the_first_request(
+    model_folder: Path, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    shutil.copytree(model_folder.parent.parent, data_dir)
+    assert ModelStore.for_data_dir(data_dir).current() is not None
+    seen: list[bool] = []
+    with Engine(Settings(data_dir=data_dir)) as engine:
+        service = attached(engine)
+
+        def on_ready() -> None:
+            model = service.live._model  # what is in use, without triggering a load
+            seen.append(model is not None and model.ranker.compiled_ is not None)
+
+        with TestClient(create_app(engine.settings, engine, on_ready=on_ready)):
+            assert seen == [True]
+    assert seen == [True]

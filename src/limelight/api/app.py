@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
@@ -49,10 +49,17 @@ Errors are `application/problem+json` (RFC 9457) and name the `field` at fault.
 """
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    engine: Engine | None = None,
+    *,
+    on_ready: Callable[[], None] | None = None,
+) -> FastAPI:
     """Build the API. With no ``engine``, one is built on startup and closed on shutdown.
 
-    A given ``engine`` is used as is and left open: whoever made it closes it.
+    A given ``engine`` is used as is and left open: whoever made it closes it. ``on_ready`` runs
+    once the engine is open and warm, before the first request (the server freezes the garbage
+    collector's view of what start-up built there).
     """
 
     @asynccontextmanager
@@ -66,6 +73,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             app.state.engine = engine
         # Ready means ready for pages at full speed (see ``HomeService.warm``).
         await anyio.to_thread.run_sync(attached(app.state.engine).warm)
+        if on_ready is not None:
+            on_ready()
         try:
             yield
         finally:
