@@ -32,6 +32,7 @@ Decisions and rewards stay correct either way (the log and the ledger are shared
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -649,15 +650,19 @@ class DecisionService:
         columns = np.zeros((count, width), dtype=np.intp)
         if count:
             columns[np.arange(width) < sizes[:, None]] = np.fromiter(
-                (c for r in resolved for c in r), dtype=np.intp, count=int(sizes.sum())
+                itertools.chain.from_iterable(resolved), dtype=np.intp, count=int(sizes.sum())
             )
         if count == 0:
             return BatchResult("", [], [], [], [], [], "", runtime.version)
         with runtime.lock:
             config = runtime.point
             selected = config.features.context
+            checked: set[int] = set()  # a page's tiles share a few overlays (their rows)
             for i, overlay in enumerate(member_context or ()):
-                if overlay and (selected is None or any(k in selected for k in overlay)):
+                if not overlay or id(overlay) in checked:
+                    continue
+                checked.add(id(overlay))
+                if selected is None or any(k in selected for k in overlay):
                     raise InvalidInput(
                         "member_context may only add keys the point does not use as features "
                         "(they are logged, never learned from)",

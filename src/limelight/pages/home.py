@@ -145,12 +145,11 @@ class HomeService:
             raise InvalidInput(f"mood must be one of {', '.join(build.MOODS)}", field="mood")
         context = page_context(device, at, tz, daypart_override=daypart)
         snapshot = self.recommender.catalog_view.get()
-        genres_of = dict(zip(snapshot.item_ids, snapshot.genre_lists, strict=True))
         with self.database.read() as connection:
             person = read_person(connection, self.recommender.identity, user_id)
             opted_out = person.opted_out
             if not opted_out and person.state is not None:
-                session = read_session(connection, person.person_id, context.at, genres_of)
+                session = read_session(connection, person.person_id, context.at, snapshot.genres_of)
                 context = PageContext(**{**context.__dict__, "session": session})
         personal = not opted_out and bool(person.history)
         label = PERSONALIZED if personal else NON_PERSONALIZED if opted_out else COLD_START

@@ -66,6 +66,11 @@ class Snapshot:
         return {item: position for position, item in enumerate(self.item_ids)}
 
     @cached_property
+    def genres_of(self) -> dict[str, tuple[str, ...]]:
+        """Each item's genres by id (a page looks up its session's titles here)."""
+        return dict(zip(self.item_ids, self.genre_lists, strict=True))
+
+    @cached_property
     def genre_names(self) -> list[str]:
         return sorted({g for genres in self.genre_lists for g in genres})
 
