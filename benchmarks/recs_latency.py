@@ -13,6 +13,9 @@ shows the round with the median p99):
 * ``all users``: a seeded random person each time, so long histories (up to 737 titles) are
   in the mix.
 
+Last, the ranker's share: one person's candidates scored by LightGBM and by the compiled trees
+that serve (``Ranker.compile_trees``, lleaves), the same rows, with the ratio.
+
 Wall time is what a caller waits; CPU time (``time.thread_time``) is the work itself, and is
 what to read on a shared machine where other processes take the CPU away. The server's GC
 settings are used (``limelight.api.server.GC_THRESHOLDS``) and BLAS runs on one thread
@@ -40,6 +43,7 @@ import numpy as np
 from limelight import Engine, Settings
 from limelight.api.server import GC_THRESHOLDS
 from limelight.datasets import movielens
+from limelight.recommend.artifacts import TrainedModel
 from limelight.recommend.service import RecommendationService
 from limelight.recommend.training import TrainingConfig
 
@@ -70,6 +74,39 @@ def measure(
         wall.append(time.perf_counter() - started)
         assert len(answer.items) == 10, answer
     return percentiles(wall), percentiles(cpu)
+
+
+def scoring(model: TrainedModel, users: list[str], at: float) -> str:
+    """One person's candidates scored by LightGBM and by the compiled trees that serve
+    (``Ranker.compile_trees``): mean time per person, the ratio, and the largest difference."""
+    ranker = model.ranker
+    compiled = getattr(ranker, "compiled_", None)
+    if compiled is None:
+        return "ranker scoring: the served trees are not compiled (lleaves is not installed)"
+    log = ranker.interactions_
+    blocks = []
+    for user in users:
+        items, times = log.user_sequence(log.user_index[user])
+        people = ranker.builder_.people_from_history(items, times)
+        found = ranker.builder_.candidates(people, np.array([at]), ["tv"])
+        blocks.append(found.features[:, ranker.columns_])
+    spent = {"lightgbm": 0.0, "compiled": 0.0}
+    gap = 0.0
+    for block in blocks:
+        started = time.perf_counter()
+        plain = ranker.booster_.predict(block, num_threads=ranker.num_threads)
+        middle = time.perf_counter()
+        fast = compiled.predict(block.astype(np.float64), n_jobs=ranker.num_threads)
+        spent["lightgbm"] += middle - started
+        spent["compiled"] += time.perf_counter() - middle
+        gap = max(gap, float(np.abs(plain - fast).max()))
+    rows = statistics.fmean(block.shape[0] for block in blocks)
+    lightgbm, native = (1e3 * spent[k] / len(blocks) for k in ("lightgbm", "compiled"))
+    return (
+        f"ranker scoring, one person's candidates ({len(blocks)} random people, "
+        f"{rows:.0f} rows on average): LightGBM {lightgbm:.3f} ms, compiled trees "
+        f"{native:.3f} ms = {native / lightgbm:.2f}x; largest score difference {gap:.1e}"
+    )
 
 
 def prepare(engine: Engine, cache: Path) -> RecommendationService:
@@ -116,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"MovieLens-100K: {log.n_users} people, {log.n_items} titles, "
                 f"{len(log)} interactions; model {model.version}; "
-                f"{len(model.ranker.sources_)} sources + LightGBM ranker; "
+                f"{len(model.ranker.sources_)} sources + LightGBM ranker (trees compiled: "
+                f"{'yes' if getattr(model.ranker, 'compiled_', None) is not None else 'no'}); "
                 f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
             )
             rows = [
@@ -158,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"\nsimilar titles (500 random items): p50 {found['p50']:.2f} ms, "
                 f"p99 {found['p99']:.2f} ms"
             )
+            print(scoring(model, everyone[:300], at))
             gc.unfreeze()
     return 0
 
