@@ -681,7 +681,10 @@ class DecisionService:
                     "live" if rollout.serves_policy(config.name, ids[k]) else "holdout"
                     for k in range(count)
                 ]
-            asked = np.array([k for k in range(count) if modes[k] != "holdout"], dtype=np.intp)
+            if person_id is not None or rollout.mode == "apprentice":  # one mode for all
+                asked = np.arange(count if modes[0] != "holdout" else 0, dtype=np.intp)
+            else:
+                asked = np.array([k for k in range(count) if modes[k] != "holdout"], dtype=np.intp)
             derived = table.derived((config.name, config.revision), config.features.action_of)
             ranked = (
                 rank_shared(

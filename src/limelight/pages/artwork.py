@@ -72,12 +72,14 @@ class _Loaded:
 
 
 @dataclass(frozen=True, slots=True)
-class Chosen:
-    """The artwork served on one tile and the decision that chose it."""
+class Choices:
+    """The artwork served on each tile and the decision that chose it, in tile order (parallel
+    lists: a page reads them once, tile by tile). ``artwork_ids[k]`` and ``urls[k]`` are None
+    for a title without artwork."""
 
-    decision_id: str
-    artwork_id: str | None
-    url: str | None
+    decision_ids: list[str]
+    artwork_ids: list[str | None]
+    urls: list[str | None]
 
 
 class ArtworkChooser:
@@ -169,7 +171,7 @@ class ArtworkChooser:
         person_id: str | None,
         page_id: str,
         mark: Any,
-    ) -> list[Chosen]:
+    ) -> Choices:
         """One logged artwork decision per tile (in tile order), in one ``decide_batch``; each
         decision's context names the tile's row (logged, not a model feature)."""
         self.ensure_point()
@@ -185,18 +187,14 @@ class ArtworkChooser:
             page_id=page_id,
             member_context=[by_row[row] for row in rows],
         )
-        out = []
-        urls = loaded.urls
-        for item, decision_id, action in zip(
-            item_ids, result.decision_ids, result.chosen, strict=True
-        ):
-            url = urls.get(item, {}).get(action)
-            out.append(
-                Chosen(decision_id, None if url is None else action, url)
-                if url is not None
-                else Chosen(decision_id, None, None)
-            )
-        return out
+        urls = loaded.urls  # every title asked for is loaded: a map, empty without artwork
+        artwork_ids: list[str | None] = []
+        links: list[str | None] = []
+        for item, action in zip(item_ids, result.chosen, strict=True):
+            url = urls[item].get(action)
+            artwork_ids.append(None if url is None else action)
+            links.append(url)
+        return Choices(list(result.decision_ids), artwork_ids, links)
 
 
-__all__ = ["DEFAULT_POINT", "POINT", "ArtworkChooser", "Chosen", "Variant"]
+__all__ = ["DEFAULT_POINT", "POINT", "ArtworkChooser", "Choices", "Variant"]

@@ -167,8 +167,8 @@ class HomeService:
         ordered = self.order.order(drafts, None if opted_out else person.person_id)
         page_id = new_decision_id("page")
         page_rows = self._fill(ordered, rows, per_row, inputs, skipped=context.session.skipped)
-        self._decorate(page_rows, context, person, opted_out, page_id, snapshot)
-        self._log(page_id, person, opted_out, context, drafts, page_rows, label, mood)
+        tiles = self._decorate(page_rows, context, person, opted_out, page_id, snapshot)
+        self._log(page_id, person, opted_out, context, drafts, page_rows, tiles, label, mood)
         if not opted_out:
             self.order.served(person.person_id, [row["type"] for row in page_rows])
         return {
@@ -278,27 +278,42 @@ class HomeService:
         opted_out: bool,
         page_id: str,
         snapshot: Any,
-    ) -> None:
-        """Titles and artwork on every tile, one ``decide_many`` for the page."""
-        tiles = [tile for row in page_rows for tile in row["items"]]
-        if not tiles:
-            return
+    ) -> list[list[Any]]:
+        """Titles and artwork on every tile, one ``decide_many`` for the page; returns the
+        tiles as the page's log row lists them (``TILE_FIELDS``)."""
+        item_ids: list[str] = []
+        row_types: list[str] = []
+        for row in page_rows:
+            kind = row["type"]
+            for tile in row["items"]:
+                item_ids.append(tile["item_id"])
+                row_types.append(kind)
+        if not item_ids:
+            return []
         chosen = self.artwork.choose(
-            [tile["item_id"] for tile in tiles],
-            [row["type"] for row in page_rows for _ in row["items"]],
+            item_ids,
+            row_types,
             context,
             person_id=None if opted_out else person.person_id,
             page_id=page_id,
             mark=snapshot.mark,
         )
-        for tile, pick in zip(tiles, chosen, strict=True):
-            tile["title"] = snapshot.title(tile["item_id"])
-            tile["decision_id"] = pick.decision_id
-            tile["artwork"] = (
-                None
-                if pick.artwork_id is None
-                else {"artwork_id": pick.artwork_id, "url": pick.url}
-            )
+        title = snapshot.title
+        decision_ids, artwork_ids, urls = chosen.decision_ids, chosen.artwork_ids, chosen.urls
+        logged: list[list[Any]] = []
+        k = 0
+        for row in page_rows:
+            kind = row["type"]
+            for tile in row["items"]:
+                item, decision_id, artwork_id = item_ids[k], decision_ids[k], artwork_ids[k]
+                tile["title"] = title(item)
+                tile["decision_id"] = decision_id
+                tile["artwork"] = (
+                    None if artwork_id is None else {"artwork_id": artwork_id, "url": urls[k]}
+                )
+                logged.append([kind, item, decision_id, tile["position"], artwork_id])
+                k += 1
+        return logged
 
     def _log(
         self,
@@ -308,20 +323,10 @@ class HomeService:
         context: PageContext,
         drafts: Sequence[build.Draft],
         page_rows: Sequence[dict[str, Any]],
+        tiles: list[list[Any]],
         label: str,
         mood: str | None,
     ) -> None:
-        tiles = [
-            [
-                row["type"],
-                t["item_id"],
-                t["decision_id"],
-                t["position"],
-                (t["artwork"] or {}).get("artwork_id"),
-            ]
-            for row in page_rows
-            for t in row["items"]
-        ]
         self.decisions.record(
             DecisionRecord(
                 decision_id=page_id,
