@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import count
 from typing import Any
 
+import pytest
 from sqlalchemy import MetaData, Table, inspect, select, text
 
 from limelight import Engine
@@ -76,3 +77,23 @@ def table_away(engine: Engine, name: str) -> Iterator[None]:
     finally:
         with engine.database.write() as connection:
             connection.execute(text(f"ALTER TABLE {name}_away RENAME TO {name}"))
+
+
+def keeps_answering_while_refreshes_fail(
+    engine: Engine,
+    table: str,
+    answer: Callable[[], Any],
+    wait: Callable[[], None],
+    caplog: pytest.LogCaptureFixture,
+    message: str,
+) -> Any:
+    """Check that with ``table`` away, ``answer()`` keeps returning what it returned before
+    while its background refreshes fail and log ``message``; returns that first answer."""
+    first = answer()
+    with table_away(engine, table):  # the refresh's reads will fail
+        assert answer() is first
+        wait()
+        assert message in caplog.text
+        assert answer() is first
+        wait()
+    return first

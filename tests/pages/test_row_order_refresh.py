@@ -10,7 +10,7 @@ from limelight import Engine
 from limelight.pages.home import HomeService
 from limelight.pages.order import RowOrder
 from limelight.recommend.people import read_person
-from tests.helpers import table_away
+from tests.helpers import keeps_answering_while_refreshes_fail
 from tests.pages import world
 
 
@@ -44,13 +44,14 @@ def test_a_failed_refresh_keeps_the_counts_it_has(
 ) -> None:
     home.home("ada", at=world.EVENING)
     loaded.decisions.flush()
-    first = order.everyone()
-    with table_away(loaded, "decisions"):  # the refresh's reads will fail
-        assert order.everyone() is first
-        order.wait()
-        assert "could not refresh everyone's row engagement" in caplog.text
-        assert order.everyone() is first
-        order.wait()
+    first = keeps_answering_while_refreshes_fail(
+        loaded,
+        "decisions",
+        order.everyone,
+        order.wait,
+        caplog,
+        "could not refresh everyone's row engagement",
+    )
     order.everyone()
     order.wait()
     assert order.everyone() is not first

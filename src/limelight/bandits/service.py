@@ -671,20 +671,20 @@ class DecisionService:
             batch_id = new_decision_id("b")
             ids = [member_id(batch_id, k) for k in range(count)]
             rollout = config.rollout
+            # The members the policy is asked about: all but the holdout ones.
             if rollout.mode == "apprentice":
                 modes: list[Mode] = ["apprentice"] * count
+                asked = np.arange(count, dtype=np.intp)
             elif person_id is not None:
                 live = rollout.serves_policy(config.name, person_id)
                 modes = ["live" if live else "holdout"] * count
+                asked = np.arange(count if live else 0, dtype=np.intp)
             else:
                 modes = [
                     "live" if rollout.serves_policy(config.name, ids[k]) else "holdout"
                     for k in range(count)
                 ]
-            if person_id is not None or rollout.mode == "apprentice":  # one mode for all
-                asked = np.arange(count if modes[0] != "holdout" else 0, dtype=np.intp)
-            else:
-                asked = np.array([k for k in range(count) if modes[k] != "holdout"], dtype=np.intp)
+                asked = np.array([k for k in range(count) if modes[k] == "live"], dtype=np.intp)
             derived = table.derived((config.name, config.revision), config.features.action_of)
             ranked = (
                 rank_shared(
