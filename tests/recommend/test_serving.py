@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
 from limelight import Engine
@@ -11,7 +13,7 @@ from limelight.recommend.results import COLD_START, NON_PERSONALIZED, PERSONALIZ
 from limelight.recommend.service import RecommendationService
 from limelight.storage.schema import events
 from tests.recommend import world
-from tests.recommend.world import ACTION, NOW, ROMANCE, event, watch
+from tests.recommend.world import ACTION, DAY, NOW, ROMANCE, event, watch
 
 
 def test_a_finished_title_disappears_and_its_sequel_rises_at_once(
@@ -166,3 +168,50 @@ def test_groups_get_their_own_titles(served_sqlite: RecommendationService) -> No
         answer = served_sqlite.recommend(person, 3, at=NOW)
         assert answer.label == PERSONALIZED
         assert set(answer.item_ids) <= set(titles), (person, answer.item_ids)
+
+
+def test_a_kept_pool_ranks_as_a_fresh_one_at_every_moment_and_device(
+    served: RecommendationService, loaded: Engine
+) -> None:
+    """The candidate pool kept for a history completes with each request's moment: the same
+    lists, scores and reasons as a service that keeps nothing, for one history asked about at
+    several hours and on several devices (and a history that changes is a new pool)."""
+    fresh = world.service(loaded, kept_pools=0)
+    try:
+        moments = [
+            (NOW + hours * 3600.0, device)
+            for hours in (0, 5, 13, 30)
+            for device in ("tv", "mobile", None)
+        ]
+        for user in ("a1", "r4"):
+            for at, device in moments:
+                kept = served.recommend(user, 10, at=at, device=device)
+                plain = fresh.recommend(user, 10, at=at, device=device)
+                assert [(i.item_id, i.score, i.reason_text) for i in kept.items] == [
+                    (i.item_id, i.score, i.reason_text) for i in plain.items
+                ]
+        assert served._pools.hits >= 2 * (len(moments) - 1)
+        assert len(fresh._pools) == 0
+        misses = served._pools.misses
+        loaded.ingest(watch("a1", "X", NOW - 600))
+        assert "X" not in served.recommend("a1", 8, at=NOW).item_ids
+        assert served._pools.misses == misses + 1
+    finally:
+        fresh.close()
+
+
+def test_similar_titles_follow_availability_at_each_moment_asked(
+    served: RecommendationService, loaded: Engine
+) -> None:
+    """Similar lists are kept per stretch between availability changes, so asking at one
+    moment never answers for a moment on the other side of a window's edge."""
+    base = served.similar("X", 4, at=NOW).item_ids
+    arriving = base[0]
+    catalogue = {item["item_id"]: item for item in world.catalogue()}
+    opens = datetime.fromtimestamp(NOW + DAY, UTC).isoformat()
+    loaded.upsert_items([{**catalogue[arriving], "available_from": opens}])
+    assert arriving not in served.similar("X", 4, at=NOW).item_ids
+    assert arriving in served.similar("X", 4, at=NOW + 2 * DAY).item_ids
+    assert arriving in served.similar("X", 4, at=NOW + DAY).item_ids  # the window's edge
+    assert arriving not in served.similar("X", 4, at=NOW + DAY - 1).item_ids
+    assert arriving not in served.similar("X", 4, at=NOW).item_ids

@@ -11,7 +11,6 @@ by device and daypart) and the catalogue snapshot (new releases, back catalogue,
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -117,6 +116,10 @@ class ChartPositions:
     people: NDArray[np.float32]
     newest: NDArray[np.intp]  # by release year, then by when available (with a year only)
     by_genre: dict[str, NDArray[np.intp]]  # most watched first, then the unwatched in order
+    #: Tile reasons per catalogue position, written once per version rather than per tile.
+    watched: tuple[str, ...]  # "12 people have watched this"
+    released: tuple[str, ...]  # "Released 1995" ("" without a year)
+    back_catalogue: tuple[str, ...]  # "A 1975 title that fits your taste" ("" without a year)
 
 
 def positions(charts: Charts, snap: Snapshot) -> ChartPositions:
@@ -132,6 +135,7 @@ def positions(charts: Charts, snap: Snapshot) -> ChartPositions:
 
     people = np.asarray([charts.people.get(i, 0) for i in snap.item_ids], dtype=np.float32)
     popular = where(charts.popular)
+    years = snap.release_year.tolist()
     year = np.nan_to_num(snap.release_year, nan=-1.0)
     since = np.nan_to_num(snap.available_from, nan=0.0)
     newest = np.lexsort((-since, -year))
@@ -151,6 +155,11 @@ def positions(charts: Charts, snap: Snapshot) -> ChartPositions:
         people=people,
         newest=newest,
         by_genre=by_genre,
+        watched=tuple(_watched(int(count)) for count in people.tolist()),
+        released=tuple("" if math.isnan(y) else f"Released {int(y)}" for y in years),
+        back_catalogue=tuple(
+            "" if math.isnan(y) else f"A {int(y)} title that fits your taste" for y in years
+        ),
     )
     if len(charts.derived) > 4:  # old catalogue versions
         charts.derived.clear()
@@ -163,6 +172,16 @@ def _take(inputs: Inputs, ranked: NDArray[np.intp]) -> list[str]:
     kept = ranked[inputs.eligible[ranked]][: inputs.pool]
     ids = inputs.snapshot.item_ids
     return [ids[p] for p in kept.tolist()]
+
+
+def _tiles(
+    inputs: Inputs, ranked: NDArray[np.intp], reasons: Sequence[str], prefix: str = ""
+) -> list[tuple[str, str]]:
+    """:func:`_take`'s titles, each with its reason (``prefix`` + the reason at its catalogue
+    position in ``reasons``)."""
+    kept = ranked[inputs.eligible[ranked]][: inputs.pool]
+    ids = inputs.snapshot.item_ids
+    return [(ids[p], prefix + reasons[p]) for p in kept.tolist()]
 
 
 def _fresh(inputs: Inputs, ids: Iterable[str]) -> list[str]:
@@ -179,13 +198,8 @@ def _fresh(inputs: Inputs, ids: Iterable[str]) -> list[str]:
     return out
 
 
-def _people(inputs: Inputs, item: str) -> str:
-    return _watched(inputs.charts.people.get(item, 0))
-
-
-@functools.lru_cache(maxsize=4096)
 def _watched(count: int) -> str:
-    """The reason text for a title ``count`` people watched (a page asks for hundreds)."""
+    """The reason text for a title ``count`` people watched."""
     return f"{count} {'person has' if count == 1 else 'people have'} watched this"
 
 
@@ -258,21 +272,23 @@ def because_you_watched(inputs: Inputs, rec: RecommendationService) -> list[Draf
 
 
 def trending(inputs: Inputs) -> Draft | None:
-    ids = _take(inputs, inputs.charted.trending)
-    if not ids:
+    charted = inputs.charted
+    tiles = _tiles(inputs, charted.trending, charted.watched, "Trending: ")
+    if not tiles:
         return None
     return Draft(
         "trending",
         "Trending now",
         "Titles with the most recent activity (plays and ratings, halving weekly).",
-        [(i, "Trending: " + _people(inputs, i)) for i in ids],
+        tiles,
         prior=0.7,
     )
 
 
 def popular(inputs: Inputs) -> Draft | None:
-    ids = _take(inputs, inputs.charted.popular)
-    if not ids:  # nothing watched anywhere yet: the catalogue in its own order
+    charted = inputs.charted
+    tiles = _tiles(inputs, charted.popular, charted.watched)
+    if not tiles:  # nothing watched anywhere yet: the catalogue in its own order
         ids = _fresh(inputs, inputs.snapshot.item_ids)
         return (
             Draft(
@@ -289,23 +305,22 @@ def popular(inputs: Inputs) -> Draft | None:
         "popular",
         "Popular on Limelight",
         "The titles watched by the most people.",
-        [(i, _people(inputs, i)) for i in ids],
+        tiles,
         prior=0.5,
     )
 
 
 def new_releases(inputs: Inputs) -> Draft | None:
     """Newest by release year, then by when they became available."""
-    snap = inputs.snapshot
-    year = snap.release_year
-    ids = _take(inputs, inputs.charted.newest)
-    if not ids:
+    charted = inputs.charted
+    tiles = _tiles(inputs, charted.newest, charted.released)
+    if not tiles:
         return None
     return Draft(
         "new_releases",
         "New releases",
         "The most recently released titles in the catalogue.",
-        [(i, f"Released {int(year[snap.index[i]])}") for i in ids],
+        tiles,
         prior=0.6,
     )
 
@@ -334,14 +349,14 @@ def rediscover(inputs: Inputs) -> Draft | None:
     score = _genre_match(inputs) * np.log1p(inputs.people)
     score = np.where(old & (score > 0), score, -np.inf)
     order = np.argsort(-score, kind="stable")
-    ids = _take(inputs, order[np.isfinite(score[order])])
-    if not ids:
+    tiles = _tiles(inputs, order[np.isfinite(score[order])], inputs.charted.back_catalogue)
+    if not tiles:
         return None
     return Draft(
         "rediscover",
         "Rediscover",
         f"Titles from over {REDISCOVER_YEARS} years ago in the genres you watch most.",
-        [(i, f"A {int(year[snap.index[i]])} title that fits your taste") for i in ids],
+        tiles,
         prior=0.45,
     )
 
@@ -369,15 +384,17 @@ def genre_rows(inputs: Inputs) -> list[Draft]:
             for g in sorted(counts, key=lambda name: (-counts[name], name))
         ]
     drafts = []
+    charted = inputs.charted
     for rank, (genre, why) in enumerate(genres[:GENRE_ROWS]):
-        ids = _by_genre(inputs, genre)
-        if ids:
+        in_genre = charted.by_genre.get(genre)
+        tiles = [] if in_genre is None else _tiles(inputs, in_genre, charted.watched)
+        if tiles:
             drafts.append(
                 Draft(
                     f"genre:{genre}",
                     f"Popular in {genre}",
                     why + "; its most watched titles.",
-                    [(i, _people(inputs, i)) for i in ids],
+                    tiles,
                     prior=0.55 - 0.03 * rank,
                 )
             )

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,6 +29,35 @@ from limelight.candidates.popular import DAY_S
 
 HOUR_BINS = 6
 YEAR_S = 365.25 * DAY_S
+#: The features after the sources' (score, z, rank) columns, in order.
+_LATER = (
+    "item_log_popularity",
+    "item_trend",
+    "item_age_years",
+    "item_days_in_catalogue",
+    "item_hour_lift",
+    "user_log_history",
+    "user_recent_day",
+    "user_recent_week",
+    "user_days_since_last",
+    "user_history_popularity",
+    "genre_affinity_mean",
+    "genre_affinity_max",
+    "hour",
+    "day_of_week",
+    "device",
+)
+#: Those that depend on the moment asked about (``at``, device); the rest do not.
+MOMENT_FEATURES = (
+    "item_age_years",
+    "item_days_in_catalogue",
+    "item_hour_lift",
+    "user_days_since_last",
+    "hour",
+    "day_of_week",
+    "device",
+)
+_MOMENT_COLUMNS = np.array([_LATER.index(name) for name in MOMENT_FEATURES])
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,6 +84,20 @@ class Candidates:
 
     def group_sizes(self) -> IntArray:
         return np.diff(self.offsets)
+
+
+@dataclass(frozen=True, eq=False)
+class Pool:
+    """Candidates before the moment: like :class:`Candidates`, with the moment's feature
+    columns (``MOMENT_FEATURES``) still empty, each row's person, and each person's last
+    activity (which "days since last activity" needs). Read-only once built: it may be
+    shared by the requests of one history."""
+
+    offsets: IntArray
+    items: IntArray
+    person: IntArray
+    features: NDArray[np.float32]
+    last_seen: FloatArray
 
 
 def _hour_bin(at: FloatArray) -> IntArray:
@@ -149,24 +191,7 @@ class FeatureBuilder:
         out: list[str] = []
         for name in self.sources:
             out += [f"{name}_score", f"{name}_z", f"{name}_rank"]
-        return [
-            *out,
-            "item_log_popularity",
-            "item_trend",
-            "item_age_years",
-            "item_days_in_catalogue",
-            "item_hour_lift",
-            "user_log_history",
-            "user_recent_day",
-            "user_recent_week",
-            "user_days_since_last",
-            "user_history_popularity",
-            "genre_affinity_mean",
-            "genre_affinity_max",
-            "hour",
-            "day_of_week",
-            "device",
-        ]
+        return [*out, *_LATER]
 
     # ---------------------------------------------------------------- people
 
@@ -219,6 +244,12 @@ class FeatureBuilder:
         exclude_seen: bool = True,
     ) -> Candidates:
         """The union of every source's top ``per_source`` per person, with features."""
+        return self.at_moment(self.pool(people, exclude_seen=exclude_seen), at, devices)
+
+    def pool(self, people: People, *, exclude_seen: bool = True) -> Pool:
+        """The candidates and every feature that does not depend on the moment asked about
+        (all but ``MOMENT_FEATURES``): what one history always yields, so a server may keep it
+        while the history stays the same (:meth:`at_moment` completes it per request)."""
         n = len(people.seen)
         width = self.window.n_items
         names = list(people.scores)
@@ -252,43 +283,65 @@ class FeatureBuilder:
         )
         ranks = ranks.reshape(len(names), person.size)
         raw = stack[:, person, items]
-        columns: list[NDArray[Any]] = []
-        for s, _name in enumerate(names):
+        features = np.empty((person.size, 3 * len(names) + len(_LATER)), dtype=np.float32)
+        for s in range(len(names)):
             row = s * n + person
-            columns += [
-                raw[s],
-                (raw[s] - mean[row]) / np.maximum(spread[row], 1e-9),
-                ranks[s],
-            ]
-        at_p = np.asarray(at, dtype=np.float64)[person]
-        age = (np.nan_to_num(at_p / YEAR_S + 1970.0, nan=0.0)) - self.release_year[items]
+            features[:, 3 * s] = raw[s]
+            features[:, 3 * s + 1] = (raw[s] - mean[row]) / np.maximum(spread[row], 1e-9)
+            features[:, 3 * s + 2] = ranks[s]
+        later = 3 * len(names)
         genre_hits = self.item_genres[items] * people.genre_share[person]
+        fixed = {
+            "item_log_popularity": self.log_popularity[items],
+            "item_trend": self.trend[items],
+            "user_log_history": np.log1p(people.n_history[person]),
+            "user_recent_day": people.recent_day[person],
+            "user_recent_week": people.recent_week[person],
+            "user_history_popularity": people.history_popularity[person],
+            "genre_affinity_mean": genre_hits.sum(axis=1)
+            / np.maximum(self.genre_counts[items], 1.0),
+            "genre_affinity_max": genre_hits.max(axis=1),
+        }
+        for j, name in enumerate(_LATER):
+            if name in fixed:
+                features[:, later + j] = fixed[name]
+        features[:, later + _MOMENT_COLUMNS] = np.nan
+        return Pool(
+            offsets.astype(np.int64),
+            items.astype(np.int64),
+            person,
+            features,
+            people.last_seen,
+        )
+
+    def at_moment(
+        self, pool: Pool, at: FloatArray, devices: Sequence[str | None] | None = None
+    ) -> Candidates:
+        """The pool's candidates with the features of the moment: ``at`` (seconds, one per
+        person) and each person's device."""
+        n = pool.offsets.size - 1
+        items, person = pool.items, pool.person
+        at_p = np.asarray(at, dtype=np.float64)[person]
         device_codes = np.array(
             [-1 if d is None else self.devices.get(d, -1) for d in (devices or [None] * n)],
             dtype=np.float64,
         )
-        columns += [
-            self.log_popularity[items],
-            self.trend[items],
-            age,
-            np.where(
-                np.isfinite(self.first_seen[items]), (at_p - self.first_seen[items]) / DAY_S, -1
-            ),
+        first_seen = self.first_seen[items]
+        moment = (
+            np.nan_to_num(at_p / YEAR_S + 1970.0, nan=0.0) - self.release_year[items],
+            np.where(np.isfinite(first_seen), (at_p - first_seen) / DAY_S, -1),
             self.hour_lift[items, _hour_bin(at_p)],
-            np.log1p(people.n_history[person]),
-            people.recent_day[person],
-            people.recent_week[person],
-            np.maximum(at_p - people.last_seen[person], 0.0) / DAY_S,
-            people.history_popularity[person],
-            genre_hits.sum(axis=1) / np.maximum(self.genre_counts[items], 1.0),
-            genre_hits.max(axis=1),
+            np.maximum(at_p - pool.last_seen[person], 0.0) / DAY_S,
             (at_p % DAY_S) // 3600.0,
             ((at_p // DAY_S) + 3) % 7,
             device_codes[person],
-        ]
-        features = np.column_stack(columns).astype(np.float32)
+        )
+        features = pool.features.copy()
+        later = features.shape[1] - len(_LATER)
+        for column, values in zip(_MOMENT_COLUMNS, moment, strict=True):
+            features[:, later + column] = values
         features[~np.isfinite(features)] = np.nan
-        return Candidates(offsets.astype(np.int64), items.astype(np.int64), features)
+        return Candidates(pool.offsets, items, features)
 
 
 def labels_for(candidates: Candidates, positives: Sequence[IntArray]) -> NDArray[np.float32]:
@@ -300,4 +353,4 @@ def labels_for(candidates: Candidates, positives: Sequence[IntArray]) -> NDArray
     return labels
 
 
-__all__ = ["Candidates", "FeatureBuilder", "People", "labels_for"]
+__all__ = ["MOMENT_FEATURES", "Candidates", "FeatureBuilder", "People", "Pool", "labels_for"]

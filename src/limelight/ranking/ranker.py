@@ -44,7 +44,7 @@ from limelight.evaluation.splits import (
     per_user_time_split,
     random_split,
 )
-from limelight.ranking.features import Candidates, FeatureBuilder, labels_for
+from limelight.ranking.features import Candidates, FeatureBuilder, Pool, labels_for
 
 Split = Literal["per_user", "global", "random"]
 Progress = Callable[[str], None]
@@ -482,9 +482,28 @@ class Ranker(Recommender):
         interactions = self._check_fitted()
         if positions.size == 0:
             return Recommendations(*self._cold(n), interactions.item_ids)
+        pool = self.pool_for_history(positions, times, exclude_seen=exclude_seen)
+        return self.rank_pool(pool, n, at=at, device=device)
+
+    def pool_for_history(
+        self, positions: IntArray, times: FloatArray, *, exclude_seen: bool = True
+    ) -> Pool:
+        """The candidates of one history (item positions in time order, at least one) with
+        every feature but the moment's: the costly half of :meth:`recommend_positions`, the
+        same for every request while the history stays the same."""
+        self._check_fitted()
         people = self.builder_.people_from_history(positions, times)
-        when = people.last_seen if at is None else np.array([float(at)])
-        block = self.builder_.candidates(people, when, [device], exclude_seen=exclude_seen)
+        return self.builder_.pool(people, exclude_seen=exclude_seen)
+
+    def rank_pool(
+        self, pool: Pool, n: int = 10, *, at: float | None = None, device: str | None = None
+    ) -> Recommendations:
+        """The top ``n`` of a :meth:`pool_for_history` at the moment ``at`` (default: the
+        person's last activity) on ``device``."""
+        check_n(n)
+        interactions = self._check_fitted()
+        when = pool.last_seen if at is None else np.array([float(at)])
+        block = self.builder_.at_moment(pool, when, [device])
         indices, scores = self._rank(block, n)
         return Recommendations(indices, scores, interactions.item_ids)
 

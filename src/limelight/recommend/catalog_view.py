@@ -86,6 +86,20 @@ class Snapshot:
         result: NDArray[np.float32] = (out / np.where(norms > 0, norms, 1.0)).astype(np.float32)
         return result
 
+    @cached_property
+    def availability_changes(self) -> FloatArray:
+        """Every moment at which some title's availability window opens or closes, sorted."""
+        bounds = np.concatenate([self.available_from, self.available_until])
+        result: FloatArray = np.unique(bounds[np.isfinite(bounds)])
+        return result
+
+    def availability_epoch(self, at: float) -> int:
+        """Which stretch between two availability changes ``at`` falls in: at any two moments
+        of one stretch exactly the same titles are available (a window holds ``from <= at <
+        until``), so answers that depend on ``at`` only through availability may be kept
+        under it."""
+        return int(np.searchsorted(self.availability_changes, at, side="right"))
+
     def title(self, item_id: str) -> str | None:
         position = self.index.get(item_id)
         return None if position is None else self.titles[position]

@@ -116,18 +116,28 @@ class Explainer:
         history: NDArray[np.int64],
         chosen: NDArray[np.int64],
         title_of: Callable[[str], str | None],
+        known: dict[int, int] | None = None,
     ) -> list[Reason]:
         """One reason per chosen item (model positions), naming seed titles via ``title_of``
-        (the id stands in for a title the catalogue does not have)."""
-        seeds = self.seeds(history, chosen)
+        (the id stands in for a title the catalogue does not have). ``known`` holds seeds
+        already found for this ``history`` (item -> seed); the missing ones are added."""
+        if known is None:
+            seeds = self.seeds(history, chosen).tolist()
+        else:
+            wanted = chosen.tolist()
+            missing = [item for item in wanted if item not in known]
+            if missing:
+                found = self.seeds(history, np.asarray(missing, dtype=np.int64))
+                known.update(zip(missing, found.tolist(), strict=True))
+            seeds = [known[item] for item in wanted]
         reasons: list[Reason] = []
-        for item, seed in zip(chosen, seeds, strict=True):
+        for item, seed in zip(chosen.tolist(), seeds, strict=True):
             if seed >= 0:
-                seed_id = self.item_ids[int(seed)]
+                seed_id = self.item_ids[seed]
                 name = title_of(seed_id) or seed_id
                 reasons.append(Reason(BECAUSE, f"Because you watched {name}", seed_id))
             else:
-                reasons.append(self.chart_reason(int(item)))
+                reasons.append(self.chart_reason(item))
         return reasons
 
     def chart_reason(self, item: int) -> Reason:
