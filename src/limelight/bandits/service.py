@@ -72,6 +72,7 @@ from limelight.decisions import (
     batch_record,
     member_extras,
     member_id,
+    member_ids,
     new_decision_id,
 )
 from limelight.errors import InvalidInput, LimelightError, NotFound
@@ -633,18 +634,23 @@ class DecisionService:
             raise InvalidInput(
                 "member_context needs one entry per decision", field="member_context"
             )
-        resolved: list[tuple[int, ...]] = []
-        for i, ids in enumerate(lists):
-            if not ids:
-                raise InvalidInput("at least one action is needed", field=f"lists.{i}")
-            try:
-                resolved.append(table.columns(ids))
-            except KeyError as error:
-                raise InvalidInput(
-                    f"unknown action {error.args[0]!r}", field=f"lists.{i}"
-                ) from None
-            except ValueError as error:
-                raise InvalidInput(str(error), field=f"lists.{i}") from None
+        try:
+            resolved = table.columns_many(lists)
+        except (KeyError, ValueError):  # find the entry, for its field and a plain message
+            for i, ids in enumerate(lists):
+                if not ids:
+                    raise InvalidInput(
+                        "at least one action is needed", field=f"lists.{i}"
+                    ) from None
+                try:
+                    table.columns(ids)
+                except KeyError as error:
+                    raise InvalidInput(
+                        f"unknown action {error.args[0]!r}", field=f"lists.{i}"
+                    ) from None
+                except ValueError as error:
+                    raise InvalidInput(str(error), field=f"lists.{i}") from None
+            raise
         sizes = np.fromiter((len(r) for r in resolved), dtype=np.intp, count=count)
         width = int(sizes.max()) if count else 0
         columns = np.zeros((count, width), dtype=np.intp)
@@ -669,7 +675,7 @@ class DecisionService:
                         field=f"member_context.{i}",
                     )
             batch_id = new_decision_id("b")
-            ids = [member_id(batch_id, k) for k in range(count)]
+            ids = member_ids(batch_id, count)
             rollout = config.rollout
             # The members the policy is asked about: all but the holdout ones.
             if rollout.mode == "apprentice":

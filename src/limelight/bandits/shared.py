@@ -113,6 +113,20 @@ class ActionTable:
             self._columns[key] = found
         return found
 
+    def columns_many(self, lists: Sequence[Sequence[str]]) -> list[tuple[int, ...]]:
+        """:meth:`columns` of each entry of ``lists`` (a page's tiles: mostly cached tuples,
+        looked up without a call each). Raises ``ValueError`` for an empty entry too."""
+        known = self._columns
+        out: list[tuple[int, ...]] = []
+        for keys in lists:
+            found = known.get(keys) if isinstance(keys, tuple) else None
+            if found is None:
+                if not keys:
+                    raise ValueError("at least one action is needed")
+                found = self.columns(keys)
+            out.append(found)
+        return out
+
     def derived(self, key: tuple[str, int], select: Any) -> _Derived:
         """Each action's selected features and its distinct-combination number, per point
         configuration ``key`` (name, revision); ``select`` is the point's ``action_of``."""

@@ -7,6 +7,7 @@ from limelight.decisions.batch import (
     member,
     member_extras,
     member_id,
+    member_ids,
     split_member,
 )
 from limelight.decisions.log import DecisionLog, fetch, resolve
@@ -22,6 +23,7 @@ __all__ = [
     "member",
     "member_extras",
     "member_id",
+    "member_ids",
     "new_decision_id",
     "resolve",
     "split_member",

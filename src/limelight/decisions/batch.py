@@ -45,6 +45,12 @@ def member_id(batch_id: str, index: int) -> str:
     return f"{batch_id}{SEPARATOR}{index}"
 
 
+def member_ids(batch_id: str, count: int) -> list[str]:
+    """The decision ids of members ``0 .. count - 1`` of a batch."""
+    head = batch_id + SEPARATOR
+    return [head + str(index) for index in range(count)]
+
+
 def split_member(decision_id: str) -> tuple[str, int] | None:
     """``(batch id, index)`` when ``decision_id`` has the form of a member id, else None."""
     base, found, tail = decision_id.rpartition(SEPARATOR)
@@ -235,6 +241,7 @@ __all__ = [
     "member_count",
     "member_extras",
     "member_id",
+    "member_ids",
     "members",
     "members_by_batch",
     "split_member",

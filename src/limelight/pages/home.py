@@ -298,7 +298,7 @@ class HomeService:
             page_id=page_id,
             mark=snapshot.mark,
         )
-        title = snapshot.title
+        title = snapshot.title_by_id.get
         decision_ids, artwork_ids, urls = chosen.decision_ids, chosen.artwork_ids, chosen.urls
         logged: list[list[Any]] = []
         k = 0

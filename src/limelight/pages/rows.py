@@ -179,9 +179,11 @@ def _tiles(
 ) -> list[tuple[str, str]]:
     """:func:`_take`'s titles, each with its reason (``prefix`` + the reason at its catalogue
     position in ``reasons``)."""
-    kept = ranked[inputs.eligible[ranked]][: inputs.pool]
+    kept = ranked[inputs.eligible[ranked]][: inputs.pool].tolist()
     ids = inputs.snapshot.item_ids
-    return [(ids[p], prefix + reasons[p]) for p in kept.tolist()]
+    if prefix:
+        return [(ids[p], prefix + reasons[p]) for p in kept]
+    return [(ids[p], reasons[p]) for p in kept]
 
 
 def _fresh(inputs: Inputs, ids: Iterable[str]) -> list[str]:

@@ -100,9 +100,13 @@ class Snapshot:
         under it."""
         return int(np.searchsorted(self.availability_changes, at, side="right"))
 
+    @cached_property
+    def title_by_id(self) -> dict[str, str]:
+        """Each item's title by id (a page names hundreds of tiles)."""
+        return dict(zip(self.item_ids, self.titles, strict=True))
+
     def title(self, item_id: str) -> str | None:
-        position = self.index.get(item_id)
-        return None if position is None else self.titles[position]
+        return self.title_by_id.get(item_id)
 
     def align(self, key: str, item_ids: Sequence[str]) -> Aligned:
         """Catalogue facts in the order of ``item_ids`` (cached under ``key``, e.g. a model

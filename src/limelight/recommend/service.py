@@ -408,7 +408,7 @@ class RecommendationService:
     def _items(
         ids: Sequence[str], picked: Picked, reasons: Sequence[Reason], snapshot: Snapshot
     ) -> list[Recommendation]:
-        title = snapshot.title
+        title = snapshot.title_by_id.get
         return [
             Recommendation(
                 ids[position],
