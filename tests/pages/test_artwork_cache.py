@@ -11,6 +11,8 @@ from sqlalchemy import Connection
 from limelight import Engine
 from limelight.catalog.store import CatalogStore
 from limelight.pages.artwork import ArtworkChooser
+from limelight.pages.home import HomeService
+from tests.pages import world
 
 
 class Interleaving(CatalogStore):
@@ -53,3 +55,32 @@ def test_a_catalogue_change_during_a_read_neither_deadlocks_nor_mixes_versions(
     item = loaded.item("p01")
     assert [v.artwork_id for v in variants["p01"]] == [art.artwork_id for art in item.artwork]
     assert len(variants["p01"]) >= 2
+
+
+class Counting(CatalogStore):
+    """The real catalogue store, counting the titles whose artwork is read."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine.database)
+        self.titles_read = 0
+
+    def artwork(
+        self, connection: Connection, item_ids: Sequence[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        self.titles_read += len(item_ids)
+        return super().artwork(connection, item_ids)
+
+
+def test_a_warmed_service_reads_no_artwork_inside_a_page(loaded: Engine) -> None:
+    home = HomeService(loaded)
+    counting = home.artwork.catalog = Counting(loaded)
+    try:
+        home.warm()
+        warmed = counting.titles_read
+        assert warmed == len(loaded.items())
+        page = home.home("ada", device="web", at=world.EVENING)
+        assert sum(len(row["items"]) for row in page["rows"]) > 0
+        assert all(tile["artwork"] for row in page["rows"] for tile in row["items"])
+        assert counting.titles_read == warmed
+    finally:
+        home.close()

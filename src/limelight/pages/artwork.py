@@ -110,6 +110,13 @@ class ArtworkChooser:
                 self.bandits.configure(DEFAULT_POINT)
             self._configured = True
 
+    def warm(self, item_ids: Sequence[str], mark: Any) -> None:
+        """Read every title's variants and resolve their candidate lists now (a server's
+        start-up): otherwise each title's first tile reads them inside a page."""
+        self.ensure_point()
+        loaded = self._load(item_ids, mark)
+        loaded.table.columns_many([loaded.keys[item] for item in item_ids])
+
     def variants(self, item_ids: Sequence[str], mark: Any) -> dict[str, tuple[Variant, ...]]:
         """Variants per title, read once per catalogue version (``mark``)."""
         loaded = self._load(item_ids, mark)
