@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Sequence
+from itertools import islice
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, select
@@ -250,12 +251,14 @@ class HomeService:
         for draft in ordered:
             if len(out) >= rows:
                 break
-            fresh = [(i, r) for i, r in draft.items if i not in placed and i not in avoid]
-            if len(out) < UNIQUE_ROWS:
-                tiles = fresh[:per_row]
-            else:  # later rows repeat only to fill
-                again = [(i, r) for i, r in draft.items if i in placed and i not in avoid]
-                tiles = (fresh + again)[:per_row]
+            tiles = list(
+                islice(
+                    (t for t in draft.items if t[0] not in placed and t[0] not in avoid), per_row
+                )
+            )
+            if len(tiles) < per_row and len(out) >= UNIQUE_ROWS:  # later rows repeat to fill
+                again = (t for t in draft.items if t[0] in placed and t[0] not in avoid)
+                tiles += islice(again, per_row - len(tiles))
             if not tiles:
                 continue
             placed.update(i for i, _ in tiles)

@@ -288,7 +288,7 @@ class RecommendationService:
         explainer = self._explainer(model)
         reasons = explainer.explain(positions, picked.positions, snapshot.title, kept.seeds)
         items = self._items(log.item_ids, picked, reasons, snapshot)
-        candidates = [log.item_ids[int(i)] for i in picked.candidates]
+        candidates = [log.item_ids[i] for i in picked.candidates.tolist()]
         if len(items) < request.n:
             # The rules left too few of the ranked candidates (a kids' profile in a large
             # catalogue): top up from the charts, under the same rules.
@@ -326,7 +326,7 @@ class RecommendationService:
         explainer = self._explainer(model)
         reasons = [explainer.chart_reason(int(i)) for i in picked.positions]
         items = self._items(log.item_ids, picked, reasons, snapshot)
-        return items, [log.item_ids[int(i)] for i in picked.candidates]
+        return items, [log.item_ids[i] for i in picked.candidates.tolist()]
 
     def _live_chart(
         self, snapshot: Snapshot, request: Request
@@ -348,7 +348,7 @@ class RecommendationService:
         aligned = snapshot.align(key, ids)
         picked = select(ids, index, aligned, order, scores[order], request)
         items = self._items(ids, picked, [reason] * picked.positions.size, snapshot)
-        return items, [ids[int(i)] for i in picked.candidates]
+        return items, [ids[i] for i in picked.candidates.tolist()]
 
     def _unknown_titles(self, model: TrainedModel, snapshot: Snapshot) -> NDArray[np.int64]:
         """Catalogue positions of titles the model has never seen (added after training)."""
@@ -513,7 +513,7 @@ class RecommendationService:
                 items = self._items(
                     interactions.item_ids, picked, [reason] * picked.positions.size, snapshot
                 )
-                candidates = [interactions.item_ids[int(i)] for i in picked.candidates]
+                candidates = [interactions.item_ids[i] for i in picked.candidates.tolist()]
         if title is None and not known:
             raise UnknownItem(f"no item {item_id!r} in the catalogue or the model", field="item_id")
         if len(items) < n and title is not None:
