@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -10,6 +11,8 @@ from sqlalchemy import select
 from limelight import Engine
 from limelight.errors import InvalidInput
 from limelight.pages.home import HomeService
+from limelight.recommend import service as recommend
+from limelight.recommend.service import RecommendationService
 from limelight.storage.schema import bandit_learned, bandit_rewards
 from tests.pages import world
 
@@ -191,3 +194,90 @@ def test_bad_arguments_are_refused_with_the_field(home: HomeService) -> None:
         with pytest.raises(InvalidInput) as raised:
             home.home("ada", **options)
         assert raised.value.field == field
+
+
+def content(page: dict[str, Any]) -> list[tuple[str, str, str, list[tuple[str, str, str]]]]:
+    """A page's rows and tiles without the ids that are new on every page."""
+    return [
+        (
+            row["type"],
+            row["title"],
+            row["reason"],
+            [(t["item_id"], t["reason"], t["title"]) for t in row["items"]],
+        )
+        for row in page["rows"]
+    ]
+
+
+def test_kept_rows_compose_the_page_a_service_that_keeps_nothing_composes(
+    loaded: Engine,
+) -> None:
+    """The rows a person's next page reuses (all but mood, continue watching and top picks)
+    are kept under everything they depend on: pages again and again, in other contexts, at
+    either side of an availability window's edge, with a session under way (whose lift must
+    not build up in what is kept) and after each kind of new event, equal a service's that
+    keeps nothing."""
+    recommend.attach(loaded, RecommendationService.from_engine(loaded, catalog_refresh_s=0.0))
+    home, fresh = HomeService(loaded), HomeService(loaded, kept_pages=0)
+
+    def both(user: str, device: str, at: float, per_row: int = 6) -> list[Any]:
+        kept = home.home(user, device=device, at=at, rows=20, per_row=per_row)
+        plain = fresh.home(user, device=device, at=at, rows=20, per_row=per_row)
+        assert content(kept) == content(plain), (user, device, at)
+        return content(kept)
+
+    try:
+        at = world.EVENING + DAY_LATER
+        asks = [
+            ("ada", "tv", at),
+            ("ada", "web", world.MORNING + DAY_LATER),
+            ("carol", "tv", at),
+            ("newcomer", "tv", at),
+            ("newcomer", "mobile", at),
+            ("newcomer", "tv", world.MORNING + DAY_LATER),
+        ]
+        for _ in range(2):
+            for user, device, moment in asks:
+                both(user, device, moment)
+            both("ada", "tv", at, per_row=25)  # a longer row draws from a deeper pool
+        catalogue = {item["item_id"]: item for item in world.catalogue()}
+        opens = datetime.fromtimestamp(at + world.DAY, UTC).isoformat()
+        loaded.upsert_items([{**catalogue["p04"], "available_from": opens}])
+        for moment, shown in ((at, False), (at + 2 * world.DAY, True), (at, False)):
+            page = both("newcomer", "tv", moment)
+            assert ("p04" in {item for *_, tiles in page for item, _, _ in tiles}) is shown
+        loaded.ingest([world.event("play_start", "ada", "p02", at - 1200)])
+        for _ in range(3):  # the session lifts Horror rows on every one of these pages
+            assert home.home("ada", at=at)["context"]["session_played"] == ["p02"]
+            fresh.home("ada", at=at)
+            both("ada", "tv", at)
+        early = world.BASE + 4 * world.DAY  # before ada's latest titles: they stay the seeds
+        changes = [
+            # A title started long ago: seen now, though neither seeds nor taste change.
+            world.event("play_progress", "ada", "p13", early, progress=0.3),
+            # A horror title: taste and seen change.
+            world.event("play_start", "ada", "p06", early + 60),
+            # Rated: taste changes, seen and seeds do not.
+            world.event("rating", "ada", "p06", early + 120, rating=5.0),
+            # Back to an old title (no weight): the seeds change, taste and seen do not.
+            world.event("play_progress", "ada", "p01", at - 120, progress=0.2),
+            # Finished now: a new seed, seen and taste.
+            world.event("play_complete", "ada", "p03", at - 60),
+        ]
+        watched: set[str] = set()
+        for change in changes:
+            watched.add(change["properties"]["item_id"])
+            before = both("ada", "tv", at)
+            loaded.ingest([change])
+            after = both("ada", "tv", at)
+            assert after != before, change
+            offered = {
+                item
+                for kind, _, _, tiles in after
+                if kind != "continue_watching"  # started titles belong there
+                for item, _, _ in tiles
+            }
+            assert not watched & offered
+    finally:
+        fresh.close()
+        home.close()

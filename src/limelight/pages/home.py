@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import islice
 from typing import Any, Protocol
 
@@ -42,6 +43,7 @@ from limelight.pages.order import KIND, POINT, TILE_FIELDS, RowOrder
 from limelight.profiles.decay import shares
 from limelight.profiles.store import ProfileStore
 from limelight.recommend import service as recommend
+from limelight.recommend.memo import Memo
 from limelight.recommend.people import Person, read_person
 from limelight.recommend.results import COLD_START, NON_PERSONALIZED, PERSONALIZED
 from limelight.storage.database import Database
@@ -51,6 +53,8 @@ MAX_ROWS = 40
 MAX_PER_ROW = 50
 #: Rows in which no title may repeat (issue 5).
 UNIQUE_ROWS = 3
+#: Where the charts' derived views keep the pages' steady rows.
+STEADY_ROWS = "home: steady rows"
 
 _SESSION = (
     select(events.c.type, events.c.item_id)
@@ -113,7 +117,9 @@ def taste(person: Person) -> dict[str, float]:
 class HomeService:
     """Home pages for one Engine (see the module docstring)."""
 
-    def __init__(self, engine: EngineParts, *, pool_factor: int = 3) -> None:
+    def __init__(
+        self, engine: EngineParts, *, pool_factor: int = 3, kept_pages: int = 1024
+    ) -> None:
         self.database = engine.database
         self.decisions = engine.decisions
         self.settings = engine.settings
@@ -126,6 +132,8 @@ class HomeService:
             listeners.append(self.order.on_events)
             listeners.append(self.charts.on_events)
         self.pool_factor = pool_factor
+        #: People whose steady rows (``_steady``) are kept per charts version (0 keeps none).
+        self.kept_pages = kept_pages
 
     def home(
         self,
@@ -222,7 +230,42 @@ class HomeService:
             build.top_picks(inputs, rec),
         ]
         drafts = [d for d in found if d is not None]
-        drafts += build.because_you_watched(inputs, rec)
+        # Copies: the page lifts their priors (the session); titles are shared, never changed.
+        drafts += [replace(d) for d in self._steady(inputs)]
+        return drafts
+
+    def _steady(self, inputs: build.Inputs) -> tuple[build.Draft, ...]:
+        """The rows that do not change from one moment to the next: every one but the mood,
+        continue watching and top picks (ranked with the moment's features).
+
+        They are a function of the charts, the catalogue and the model versions, which titles
+        are available (``availability_epoch``), the person's seen titles, latest seeds and
+        taste, the device and the daypart, so they are kept under exactly those, in the charts'
+        derived views (new charts start afresh): a person's next page with nothing new reuses
+        them."""
+        person, snapshot, context = inputs.person, inputs.snapshot, inputs.context
+        personal = inputs.personal
+        key = (
+            snapshot.mark,
+            snapshot.availability_epoch(context.at),
+            self.recommender.model_version(),
+            personal,
+            person.opted_out,
+            person.seen if personal else None,
+            tuple(person.history[-build.SEEDS :]) if personal else None,
+            tuple(sorted(inputs.taste.items())),
+            inputs.pool,
+            context.device,
+            context.daypart,
+        )
+        kept: Memo[tuple[Any, ...], tuple[build.Draft, ...]] | None
+        kept = inputs.charts.derived.get(STEADY_ROWS)
+        if kept is None:
+            kept = inputs.charts.derived.setdefault(STEADY_ROWS, Memo(self.kept_pages))
+        return kept.get(key, lambda: tuple(self._build_steady(inputs)))
+
+    def _build_steady(self, inputs: build.Inputs) -> list[build.Draft]:
+        drafts = build.because_you_watched(inputs, self.recommender)
         drafts += build.context_rows(inputs)
         for maker in (build.trending, build.new_releases, build.rediscover, build.popular):
             made = maker(inputs)
