@@ -112,8 +112,8 @@ class ArtworkChooser:
 
     def warm(self, item_ids: Sequence[str], mark: Any) -> None:
         """Read every title's variants and resolve their candidate lists now (a server's
-        start-up): otherwise each title's first tile reads them inside a page."""
-        self.ensure_point()
+        start-up): otherwise each title's first tile reads them inside a page. The point is
+        not configured here: that waits for the first page, as before."""
         loaded = self._load(item_ids, mark)
         loaded.table.columns_many([loaded.keys[item] for item in item_ids])
 
