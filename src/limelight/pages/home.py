@@ -118,7 +118,7 @@ class HomeService:
     """Home pages for one Engine (see the module docstring)."""
 
     def __init__(
-        self, engine: EngineParts, *, pool_factor: int = 3, kept_pages: int = 1024
+        self, engine: EngineParts, *, pool_factor: int = 3, kept_pages: int | None = None
     ) -> None:
         self.database = engine.database
         self.decisions = engine.decisions
@@ -133,7 +133,7 @@ class HomeService:
             listeners.append(self.charts.on_events)
         self.pool_factor = pool_factor
         #: People whose steady rows (``_steady``) are kept per charts version (0 keeps none).
-        self.kept_pages = kept_pages
+        self.kept_pages = engine.settings.kept_people if kept_pages is None else kept_pages
 
     def home(
         self,

@@ -100,7 +100,7 @@ class RecommendationService:
     candidates the rules and MMR choose from, ``poll_interval_s`` how often the live model
     checks for a new version, ``catalog_refresh_s`` how often the catalogue snapshot checks
     for changes and ``kept_pools`` how many people's candidate pools are kept between requests
-    (about 30 KB each on MovieLens-100K; 0 keeps none).
+    (default ``Settings.kept_people``; about 30 KB each on MovieLens-100K; 0 keeps none).
     """
 
     def __init__(
@@ -115,7 +115,7 @@ class RecommendationService:
         pool: int = 100,
         poll_interval_s: float = 0.5,
         catalog_refresh_s: float = 2.0,
-        kept_pools: int = 2048,
+        kept_pools: int | None = None,
     ) -> None:
         self.database = database
         self.catalog = catalog
@@ -136,7 +136,9 @@ class RecommendationService:
         #: The candidate pool of a history (model version, positions, times), the costly half
         #: of a request, and the seeds of its reasons: a person's next request with the same
         #: history reuses them and only the moment's features and the ranking are computed.
-        self._pools: Memo[tuple[str, bytes, bytes], _Personal] = Memo(kept_pools)
+        self._pools: Memo[tuple[str, bytes, bytes], _Personal] = Memo(
+            settings.kept_people if kept_pools is None else kept_pools
+        )
         #: Similar titles by (title, n, model version, catalogue version, availability).
         self._neighbours: Memo[tuple[Any, ...], _Similar] = Memo(4096)
 
