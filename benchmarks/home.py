@@ -5,17 +5,24 @@ Serving: MovieLens-100K in a SQLite data dir with the models trained (as the dem
 served by ``limelight serve`` (one uvicorn worker, a subprocess), load from a
 separate process (this file run with ``--load``: an asyncio HTTP/1.1 keep-alive client; wrk is
 not installed here). Pages are 10 rows x 20 items with every tile's artwork decided by the
-``artwork`` point (one ``decide_many`` per page), cycling through the 943 users.
+``artwork`` point (one ``decide_batch`` per page), cycling through the 943 users.
 
-1. saturation: closed loop, ``--connections`` connections for ``--seconds``, pages/s; the same
-   against ``/healthz`` (the server's limit on this machine, same worker, same client);
-2. latency: open loop (Poisson arrivals) at half the home saturation rate for
+1. saturation, each person's first page: every one of the 943 users once, by ``--connections``
+   connections, in a server that has kept nothing of theirs yet (their candidate pools and steady
+   rows are computed inside these pages);
+2. saturation, returning people: closed loop, ``--connections`` connections for ``--seconds``
+   over the same users again, histories unchanged since their first page (what the server keeps,
+   ``LIMELIGHT_KEPT_PEOPLE``, is reused: only the moment's ranking, the top picks' rules, the
+   artwork decisions and the log are computed); the same against ``/healthz`` (the server's limit
+   on this machine, same worker, same client);
+3. latency: open loop (Poisson arrivals) at half the returning saturation rate for
    ``--latency-seconds`` (30: about 2,000 pages, so that the p99 rests on some twenty of them
    rather than the six or seven of a 10-second run); latency is measured from each request's
    *scheduled* time (no coordinated omission).
 
-Targets (issue 5): >= 200 pages/s on one worker; p99 <= 50 ms at half saturation. The load
-generator shares this machine's cores with the server, so the figures are a lower bound. Pages
+Targets (issue 5): >= 200 pages/s on one worker (printed for both kinds of page); p99 <= 50 ms
+at half saturation. The load generator shares this machine's cores with the server, so the
+figures are a lower bound. Pages
 are composed one at a time, so at half saturation the server is a single-server queue at 50%
 load, whose p99 is a multiple of the page time (printed beside a simulated M/D/1 and M/M/1):
 the latency target asks for a page time of 50 ms over that multiple (6-8 ms at the 6.5-8.5x
