@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from limelight import Engine
 from limelight.errors import InvalidInput
-from limelight.pages.home import HomeService
+from limelight.pages.home import STEADY_ROWS, HomeService
 from limelight.recommend import service as recommend
 from limelight.recommend.service import RecommendationService
 from limelight.storage.schema import bandit_learned, bandit_rewards
@@ -281,3 +281,13 @@ def test_kept_rows_compose_the_page_a_service_that_keeps_nothing_composes(
     finally:
         fresh.close()
         home.close()
+
+
+def test_erasing_a_person_drops_the_steady_rows_kept(loaded: Engine, home: HomeService) -> None:
+    """Steady rows are derived from people's data (seen titles, seeds, taste): an erasure
+    drops them (the kept candidate pools: ``tests/recommend/test_serving.py``)."""
+    home.home("ada", device="tv", at=world.EVENING)
+    assert len(home.charts.get().derived[STEADY_ROWS]) >= 1
+    loaded.erase_user("ada")
+    assert STEADY_ROWS not in home.charts.get().derived
+    assert home.home("ada", device="tv", at=world.EVENING)["label"] == "cold_start"

@@ -215,3 +215,15 @@ def test_similar_titles_follow_availability_at_each_moment_asked(
     assert arriving in served.similar("X", 4, at=NOW + DAY).item_ids  # the window's edge
     assert arriving not in served.similar("X", 4, at=NOW + DAY - 1).item_ids
     assert arriving not in served.similar("X", 4, at=NOW).item_ids
+
+
+def test_erasing_a_person_drops_the_kept_candidate_pools(
+    served: RecommendationService, loaded: Engine
+) -> None:
+    """Kept pools are derived from histories: an erasure drops them, and the erased person's
+    next list is the charts of a newcomer."""
+    served.recommend("a1", 8, at=NOW)
+    assert len(served._pools) >= 1
+    loaded.erase_user("a1")
+    assert len(served._pools) == 0
+    assert served.recommend("a1", 8, at=NOW).label == COLD_START

@@ -138,6 +138,10 @@ class ChartCache:
         self._background.kick()
         return charts
 
+    def current(self) -> Charts | None:
+        """The charts in use, without building or refreshing them (None before the first)."""
+        return self._charts
+
     def _take_inline(self) -> bool:
         """Whether ``get`` must build the charts itself (none yet, or asked by ingest)."""
         needed = self._charts is None or self._inline

@@ -134,6 +134,10 @@ class HomeService:
         self.pool_factor = pool_factor
         #: People whose steady rows (``_steady``) are kept per charts version (0 keeps none).
         self.kept_pages = engine.settings.kept_people if kept_pages is None else kept_pages
+        erased = getattr(getattr(engine, "personal_data", None), "erased", None)
+        self._erased: list[Any] | None = erased if isinstance(erased, list) else None
+        if self._erased is not None:
+            self._erased.append(self.forget_people)
 
     def home(
         self,
@@ -206,6 +210,15 @@ class HomeService:
         database closes."""
         self.charts.close()
         self.order.close()
+        if self._erased is not None and self.forget_people in self._erased:
+            self._erased.remove(self.forget_people)
+
+    def forget_people(self, _identity: object = None) -> None:
+        """Drop the steady rows kept between pages (after an erasure: they were built from
+        people's histories and tastes; which ones were the person's is not kept, so all go)."""
+        charts = self.charts.current()
+        if charts is not None:
+            charts.derived.pop(STEADY_ROWS, None)
 
     def queue(
         self,

@@ -7,6 +7,7 @@ Hooks receive every id the person is known by (account id, device ids, internal 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from limelight.storage.database import Database
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,9 @@ class PersonalData:
         self.database = database
         self.identify = identify
         self.hooks: list[PersonalDataHook] = []
+        #: Called with the identity once an erase has committed: for what a process keeps in
+        #: memory that was derived from people's data (serving caches), which has no rows.
+        self.erased: list[Callable[[Identity], None]] = []
 
     def register(self, hook: PersonalDataHook) -> None:
         if any(existing.name == hook.name for existing in self.hooks):
@@ -57,8 +63,15 @@ class PersonalData:
             }
 
     def erase(self, user_id: str) -> dict[str, int]:
-        """Delete everything about the person; returns rows removed per hook."""
+        """Delete everything about the person; returns rows removed per hook. Then tell the
+        ``erased`` listeners (a listener that fails is logged: the erase has committed)."""
         with self.database.write() as connection:
             identity = self.identify(connection, user_id)
             # Later hooks may need the core's identity rows, so erase in reverse registration order.
-            return {hook.name: hook.erase(connection, identity) for hook in reversed(self.hooks)}
+            removed = {hook.name: hook.erase(connection, identity) for hook in reversed(self.hooks)}
+        for listener in list(self.erased):
+            try:
+                listener(identity)
+            except Exception:
+                logger.exception("a listener failed after erasing a person")
+        return removed

@@ -141,10 +141,11 @@ class RecommendationService:
         )
         #: Similar titles by (title, n, model version, catalogue version, availability).
         self._neighbours: Memo[tuple[Any, ...], _Similar] = Memo(4096)
+        self._erased: list[Any] | None = None  # the engine's erase listeners, once told
 
     @classmethod
     def from_engine(cls, engine: EngineParts, **options: Any) -> RecommendationService:
-        return cls(
+        service = cls(
             engine.database,
             engine.catalog,
             engine.profiles,
@@ -152,6 +153,16 @@ class RecommendationService:
             engine.settings,
             **options,
         )
+        erased = getattr(getattr(engine, "personal_data", None), "erased", None)
+        if isinstance(erased, list):
+            erased.append(service.forget_people)
+            service._erased = erased
+        return service
+
+    def forget_people(self, _identity: object = None) -> None:
+        """Drop the candidate pools kept between requests (after an erasure: they were built
+        from people's histories; which ones were the person's is not kept, so all go)."""
+        self._pools.clear()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -172,6 +183,8 @@ class RecommendationService:
 
     def close(self) -> None:
         self.live.close()
+        if self._erased is not None and self.forget_people in self._erased:
+            self._erased.remove(self.forget_people)
 
     # ------------------------------------------------------------------ recommendations
 
