@@ -126,20 +126,18 @@ def ranks_at(
     """Rank (0 = best) of ``items[j]`` in row ``rows[j]``: its place when the row's scores are
     sorted best first, ties going to the lower item index; ``depth`` when it is not among the
     row's top ``depth`` or its score is not finite. Only the top (``top``/``top_values`` from
-    :func:`top_scores`) is sorted, and the look-up is one ``searchsorted`` for all rows."""
+    :func:`top_scores`) is sorted (one ``lexsort`` of every row at once), and the places go
+    into a rows x width table that is read once."""
     n_rows, size = top.shape
-    by_index = np.argsort(top, axis=1)
-    index_sorted = np.take_along_axis(top, by_index, axis=1)
-    value_sorted = np.take_along_axis(top_values, by_index, axis=1)
-    order = np.argsort(-value_sorted, axis=1, kind="stable")  # ties: lower index first
-    place = np.empty_like(order)
-    np.put_along_axis(place, order, np.broadcast_to(np.arange(size), order.shape), axis=1)
-    keys = (index_sorted + np.arange(n_rows)[:, None] * np.int64(width)).ravel()
-    wanted = items + rows * np.int64(width)
-    at = np.minimum(np.searchsorted(keys, wanted), keys.size - 1)
-    places = place.ravel()[at]
-    inside = (keys[at] == wanted) & np.isfinite(value_sorted.ravel()[at]) & (places < depth)
-    return np.where(inside, places, depth).astype(np.float32)
+    order = np.lexsort((top, -top_values), axis=1)  # best first, ties: lower index first
+    ranked_items = np.take_along_axis(top, order, axis=1)
+    ranked_values = np.take_along_axis(top_values, order, axis=1)
+    places = np.broadcast_to(np.arange(size), (n_rows, size))
+    keep = np.isfinite(ranked_values) & (places < depth)
+    table = np.full((n_rows, width), depth, dtype=np.float32)
+    table[np.nonzero(keep)[0], ranked_items[keep]] = places[keep]
+    result: NDArray[np.float32] = table[rows, items]
+    return result
 
 
 class FeatureBuilder:
