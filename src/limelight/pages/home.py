@@ -40,6 +40,7 @@ from limelight.pages.artwork import ArtworkChooser
 from limelight.pages.charts import ChartCache
 from limelight.pages.context import SESSION_S, PageContext, Session, page_context
 from limelight.pages.order import KIND, POINT, TILE_FIELDS, RowOrder
+from limelight.privacy.registry import listen_erased
 from limelight.profiles.decay import shares
 from limelight.profiles.store import ProfileStore
 from limelight.recommend import service as recommend
@@ -134,10 +135,7 @@ class HomeService:
         self.pool_factor = pool_factor
         #: People whose steady rows (``_steady``) are kept per charts version (0 keeps none).
         self.kept_pages = engine.settings.kept_people if kept_pages is None else kept_pages
-        erased = getattr(getattr(engine, "personal_data", None), "erased", None)
-        self._erased: list[Any] | None = erased if isinstance(erased, list) else None
-        if self._erased is not None:
-            self._erased.append(self.forget_people)
+        self._stop_forgetting = listen_erased(engine, self.forget_people)
 
     def home(
         self,
@@ -210,8 +208,7 @@ class HomeService:
         database closes."""
         self.charts.close()
         self.order.close()
-        if self._erased is not None and self.forget_people in self._erased:
-            self._erased.remove(self.forget_people)
+        self._stop_forgetting()
 
     def forget_people(self, _identity: object = None) -> None:
         """Drop the steady rows kept between pages (after an erasure: they were built from

@@ -48,6 +48,17 @@ class PersonalData:
         #: memory that was derived from people's data (serving caches), which has no rows.
         self.erased: list[Callable[[Identity], None]] = []
 
+    def listen(self, listener: Callable[[Identity], None]) -> Callable[[], None]:
+        """Call ``listener`` after every erase commits; returns what stops it (a closing
+        service calls that, so the registry does not keep it alive)."""
+        self.erased.append(listener)
+
+        def stop() -> None:
+            if listener in self.erased:
+                self.erased.remove(listener)
+
+        return stop
+
     def register(self, hook: PersonalDataHook) -> None:
         if any(existing.name == hook.name for existing in self.hooks):
             raise ValueError(f"a personal-data hook named {hook.name!r} is already registered")
@@ -75,3 +86,12 @@ class PersonalData:
             except Exception:
                 logger.exception("a listener failed after erasing a person")
         return removed
+
+
+def listen_erased(engine: object, listener: Callable[[Identity], None]) -> Callable[[], None]:
+    """:meth:`PersonalData.listen` on ``engine``'s registry; a part built without one (tests
+    of a single capability) has nothing to listen to, and gets a stop that does nothing."""
+    registry = getattr(engine, "personal_data", None)
+    if isinstance(registry, PersonalData):
+        return registry.listen(listener)
+    return lambda: None

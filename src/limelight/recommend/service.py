@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -34,6 +34,7 @@ from limelight.config import Settings
 from limelight.decisions import DecisionLog, DecisionRecord, new_decision_id
 from limelight.errors import InvalidInput, UnknownItem
 from limelight.events.identity import IdentityResolver
+from limelight.privacy.registry import listen_erased
 from limelight.profiles.store import ProfileStore
 from limelight.ranking.features import Pool
 from limelight.recommend import reasons as why
@@ -141,7 +142,8 @@ class RecommendationService:
         )
         #: Similar titles by (title, n, model version, catalogue version, availability).
         self._neighbours: Memo[tuple[Any, ...], _Similar] = Memo(4096)
-        self._erased: list[Any] | None = None  # the engine's erase listeners, once told
+        #: Stops ``forget_people`` hearing of erasures (set by ``from_engine``).
+        self._stop_forgetting: Callable[[], None] = lambda: None
 
     @classmethod
     def from_engine(cls, engine: EngineParts, **options: Any) -> RecommendationService:
@@ -153,10 +155,7 @@ class RecommendationService:
             engine.settings,
             **options,
         )
-        erased = getattr(getattr(engine, "personal_data", None), "erased", None)
-        if isinstance(erased, list):
-            erased.append(service.forget_people)
-            service._erased = erased
+        service._stop_forgetting = listen_erased(engine, service.forget_people)
         return service
 
     def forget_people(self, _identity: object = None) -> None:
@@ -183,8 +182,7 @@ class RecommendationService:
 
     def close(self) -> None:
         self.live.close()
-        if self._erased is not None and self.forget_people in self._erased:
-            self._erased.remove(self.forget_people)
+        self._stop_forgetting()
 
     # ------------------------------------------------------------------ recommendations
 
