@@ -193,9 +193,13 @@ class Engine:
         device: str | None = None,
         at: float | None = None,
         diversity: float | None = None,
+        tz: str | None = None,
     ) -> RecommendationList:
-        """A ranked list for one person in context, with reasons and a logged decision id."""
-        return self.recommender.recommend(user_id, n, device=device, at=at, diversity=diversity)
+        """A ranked list for one person in context (``tz``: the request's IANA time zone),
+        with reasons and a logged decision id."""
+        return self.recommender.recommend(
+            user_id, n, device=device, at=at, diversity=diversity, tz=tz
+        )
 
     def similar(self, item_id: str, n: int = 10, *, at: float | None = None) -> SimilarList:
         """Titles like this one, with a logged decision id."""

@@ -61,6 +61,22 @@ def test_recommendations_carry_a_decision_and_the_model_version(
     record = app_engine.decisions.get(body["decision_id"])
     assert record is not None and record.chosen == [i["item_id"] for i in body["items"]]
     assert record.model_version == body["model_version"] and record.person_id == "a1"
+    assert body["context"]["tz"] == "UTC" and body["context"]["hour"] == 15
+
+
+def test_the_requests_time_zone_sets_the_hour_the_ranker_and_the_log_read(
+    ready: TestClient, app_engine: Engine, keys: Any
+) -> None:
+    response = ready.get(
+        "/v1/users/a1/recommendations",
+        params={"at": "2025-06-15T15:00:00Z", "tz": "Asia/Tokyo"},
+        headers=keys.bearer("read"),
+    )
+    assert response.status_code == 200, response.text
+    context = response.json()["context"]
+    assert context["tz"] == "Asia/Tokyo" and context["hour"] == 0 and context["day_of_week"] == 0
+    record = app_engine.decisions.get(response.json()["decision_id"])
+    assert record is not None and record.context["hour"] == 0
 
 
 def test_similar_titles_and_their_decision(
@@ -95,6 +111,7 @@ def test_bad_queries_and_unknown_items_are_problems(
     problem(ready.get("/v1/users/a1/recommendations?n=0", headers=read), 422, "n")
     problem(ready.get("/v1/users/a1/recommendations?diversity=2", headers=read), 422, "diversity")
     problem(ready.get("/v1/users/a1/recommendations?at=soon", headers=read), 422, "at")
+    problem(ready.get("/v1/users/a1/recommendations?tz=Mars/Base", headers=read), 422, "tz")
     problem(ready.get("/v1/items/nope/similar", headers=read), 404, "item_id")
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from limelight import Engine
-from limelight.errors import UnknownItem
+from limelight.errors import InvalidInput, UnknownItem
 from limelight.recommend import reasons
 from limelight.recommend.results import COLD_START, NON_PERSONALIZED, PERSONALIZED
 from limelight.recommend.service import RecommendationService
@@ -227,3 +228,26 @@ def test_erasing_a_person_drops_the_kept_candidate_pools(
     loaded.erase_user("a1")
     assert len(served._pools) == 0
     assert served.recommend("a1", 8, at=NOW).label == COLD_START
+
+
+def test_the_requests_time_zone_is_the_hour_the_ranker_reads(
+    served_sqlite: RecommendationService,
+) -> None:
+    """Asked at one moment from Tokyo, the list is ranked on Tokyo's hour: the same scores as
+    from a fixed UTC+9 zone, other scores than from UTC (the ranker leans on the hour), and the
+    logged context says which hour and zone it was."""
+
+    def scores(user: str, tz: str | None) -> list[tuple[str, float]]:
+        answer = served_sqlite.recommend(user, 5, at=NOW, diversity=0.0, tz=tz)
+        return [(i.item_id, i.score) for i in answer.items]
+
+    users = ("a1", "r4", "s1", "k2", "a7")
+    tokyo = [scores(user, "Asia/Tokyo") for user in users]
+    assert tokyo == [scores(user, "Etc/GMT-9") for user in users]
+    assert tokyo != [scores(user, None) for user in users]
+    answer = served_sqlite.recommend("a1", 5, at=NOW, tz="Asia/Tokyo")
+    hour = datetime.fromtimestamp(NOW, UTC).hour
+    assert answer.context["tz"] == "Asia/Tokyo" and answer.context["hour"] == (hour + 9) % 24
+    with pytest.raises(InvalidInput) as refused:
+        served_sqlite.recommend("a1", 5, tz="Mars/Base")
+    assert refused.value.field == "tz"

@@ -56,8 +56,10 @@ class Interactions:
     """An interaction log with its id maps. Build it with :meth:`from_arrays` or
     :meth:`from_records`.
 
-    ``users``, ``items``, ``weights``, ``timestamps`` (and ``devices``) are parallel arrays, one
-    entry per interaction, in the order given. ``matrix`` sums the weights of repeats.
+    ``users``, ``items``, ``weights``, ``timestamps`` (and ``devices``, ``offsets``) are parallel
+    arrays, one entry per interaction, in the order given. ``matrix`` sums the weights of
+    repeats. ``offsets`` are seconds east of UTC where the person was (their time zone at that
+    moment; None: all UTC), so that "hour of day" means the person's own hour.
 
     >>> log = Interactions.from_arrays(["a", "a", "b"], ["x", "y", "x"], timestamps=[1, 2, 3])
     >>> log.n_users, log.n_items, log.matrix.nnz
@@ -74,6 +76,7 @@ class Interactions:
     timestamps: FloatArray
     devices: tuple[str | None, ...] | None = None
     metadata: Mapping[str, ItemMeta] = field(default_factory=dict)
+    offsets: FloatArray | None = None
 
     # ---------------------------------------------------------------- constructors
 
@@ -86,6 +89,7 @@ class Interactions:
         timestamps: Sequence[float] | FloatArray | None = None,
         weights: Sequence[float] | FloatArray | None = None,
         devices: Sequence[str | None] | None = None,
+        offsets: Sequence[float] | FloatArray | None = None,
         user_ids: Sequence[Any] | None = None,
         item_ids: Sequence[Any] | None = None,
         metadata: Mapping[str, ItemMeta] | None = None,
@@ -130,10 +134,15 @@ class Interactions:
         dev = None if devices is None else tuple(devices)
         if dev is not None and len(dev) != count:
             raise InvalidInput("devices must have one entry per interaction", field="devices")
+        zones = None if offsets is None else np.asarray(offsets, dtype=np.float64)
+        if zones is not None and (zones.shape != (count,) or not np.all(np.isfinite(zones))):
+            raise InvalidInput(
+                "offsets must be one finite number of seconds per interaction", field="offsets"
+            )
         unknown = set(meta) - set(i_index)
         if unknown:
             raise UnknownItem(f"metadata for items not in item_ids: {sorted(unknown)[:5]}")
-        return cls(tuple(u_ids), tuple(i_ids), u, i, w, ts, dev, meta)
+        return cls(tuple(u_ids), tuple(i_ids), u, i, w, ts, dev, meta, zones)
 
     @classmethod
     def from_records(
@@ -252,6 +261,15 @@ class Interactions:
         np.minimum.at(out, self.items, self.timestamps)
         return out
 
+    @property
+    def local_timestamps(self) -> FloatArray:
+        """Each interaction's time on the person's own clock (``timestamps`` + ``offsets``):
+        what hour-of-day and day-of-week features read."""
+        if self.offsets is None:
+            return self.timestamps
+        local: FloatArray = self.timestamps + self.offsets
+        return local
+
     def user_sequence(self, user: int) -> tuple[IntArray, FloatArray]:
         """User ``user``'s items and timestamps in time order (repeats kept)."""
         positions = self.order[self.user_starts[user] : self.user_starts[user + 1]]
@@ -284,6 +302,7 @@ class Interactions:
             self.timestamps[mask],
             devices,
             self.metadata,
+            None if self.offsets is None else self.offsets[mask],
         )
 
     def before(self, cutoff: float) -> Interactions:
@@ -305,4 +324,5 @@ class Interactions:
             self.timestamps,
             self.devices,
             self.metadata,
+            self.offsets,
         )

@@ -231,6 +231,7 @@ def top_picks(inputs: Inputs, rec: RecommendationService) -> Draft | None:
         n=min(inputs.pool, 500),
         device=inputs.context.device,
         at=inputs.context.at,
+        tz=inputs.context.tz,
         person=inputs.person,
         log=False,
     )

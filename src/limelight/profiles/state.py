@@ -60,22 +60,27 @@ def local_time(ts: float, timezone: str | None) -> datetime:
 _OFFSETS: dict[tuple[str, int], float] = {}
 
 
-def hour_and_weekday(ts: float, timezone: str | None) -> tuple[int, int]:
-    """Local hour (0-23) and weekday (Monday 0) of an event, with UTC offsets cached per hour.
+def utc_offset(ts: float, timezone: str | None) -> float:
+    """Seconds east of UTC in ``timezone`` at ``ts`` (0 when unknown), cached per zone and hour.
 
     Offsets change only on the hour (UTC) in every zone in use, so one look-up per zone and
     hour serves every event of that hour.
     """
-    offset = 0.0
-    if timezone:
-        key = (timezone, int(ts // 3600))
-        cached = _OFFSETS.get(key)
-        if cached is None:
-            if len(_OFFSETS) > 100_000:
-                _OFFSETS.clear()
-            delta = local_time(ts, timezone).utcoffset()
-            cached = _OFFSETS[key] = delta.total_seconds() if delta is not None else 0.0
-        offset = cached
+    if not timezone:
+        return 0.0
+    key = (timezone, int(ts // 3600))
+    cached = _OFFSETS.get(key)
+    if cached is None:
+        if len(_OFFSETS) > 100_000:
+            _OFFSETS.clear()
+        delta = local_time(ts, timezone).utcoffset()
+        cached = _OFFSETS[key] = delta.total_seconds() if delta is not None else 0.0
+    return cached
+
+
+def hour_and_weekday(ts: float, timezone: str | None) -> tuple[int, int]:
+    """Local hour (0-23) and weekday (Monday 0) of an event (see :func:`utc_offset`)."""
+    offset = utc_offset(ts, timezone)
     local = int((ts + offset) // 3600)
     return local % 24, (local // 24 + 3) % 7  # 1970-01-01 was a Thursday
 

@@ -13,6 +13,11 @@ and from the request's context; nothing reads anything later. Per candidate:
   is, and the candidate's genre affinity (mean and max of the person's genre shares over the
   candidate's genres, from the window only);
 * context: hour of day, day of week and device (a small integer code, -1 unknown).
+
+Hours and weekdays are the person's own: each interaction's time plus its UTC offset
+(``Interactions.offsets``) in the window, the request's moment plus the offset of the zone it
+was made in (``offsets`` of :meth:`FeatureBuilder.at_moment`) when asked. Ages and "days since"
+read absolute times.
 """
 
 from __future__ import annotations
@@ -175,7 +180,7 @@ class FeatureBuilder:
                 self.item_genres[position, column[genre]] = 1.0
         self.genre_counts = self.item_genres.sum(axis=1)
         hours = np.zeros((window.n_items, HOUR_BINS))
-        np.add.at(hours, (window.items, _hour_bin(window.timestamps)), 1.0)
+        np.add.at(hours, (window.items, _hour_bin(window.local_timestamps)), 1.0)
         overall = (hours.sum(axis=0) + 1.0) / (hours.sum() + HOUR_BINS)
         self.hour_lift = (hours + overall) / (hours.sum(axis=1, keepdims=True) + 1.0) / overall
         binary = window.matrix.copy()
@@ -240,9 +245,11 @@ class FeatureBuilder:
         devices: Sequence[str | None] | None = None,
         *,
         exclude_seen: bool = True,
+        offsets: FloatArray | None = None,
     ) -> Candidates:
         """The union of every source's top ``per_source`` per person, with features."""
-        return self.at_moment(self.pool(people, exclude_seen=exclude_seen), at, devices)
+        pool = self.pool(people, exclude_seen=exclude_seen)
+        return self.at_moment(pool, at, devices, offsets)
 
     def pool(self, people: People, *, exclude_seen: bool = True) -> Pool:
         """The candidates and every feature that does not depend on the moment asked about
@@ -313,13 +320,18 @@ class FeatureBuilder:
         )
 
     def at_moment(
-        self, pool: Pool, at: FloatArray, devices: Sequence[str | None] | None = None
+        self,
+        pool: Pool,
+        at: FloatArray,
+        devices: Sequence[str | None] | None = None,
+        offsets: FloatArray | None = None,
     ) -> Candidates:
         """The pool's candidates with the features of the moment: ``at`` (seconds, one per
-        person) and each person's device."""
+        person), each person's device and UTC offset (seconds east; default 0)."""
         n = pool.offsets.size - 1
         items, person = pool.items, pool.person
         at_p = np.asarray(at, dtype=np.float64)[person]
+        local = at_p if offsets is None else at_p + np.asarray(offsets, dtype=np.float64)[person]
         device_codes = np.array(
             [-1 if d is None else self.devices.get(d, -1) for d in (devices or [None] * n)],
             dtype=np.float64,
@@ -328,10 +340,10 @@ class FeatureBuilder:
         moment = (
             np.nan_to_num(at_p / YEAR_S + 1970.0, nan=0.0) - self.release_year[items],
             np.where(np.isfinite(first_seen), (at_p - first_seen) / DAY_S, -1),
-            self.hour_lift[items, _hour_bin(at_p)],
+            self.hour_lift[items, _hour_bin(local)],
             np.maximum(at_p - pool.last_seen[person], 0.0) / DAY_S,
-            (at_p % DAY_S) // 3600.0,
-            ((at_p // DAY_S) + 3) % 7,
+            (local % DAY_S) // 3600.0,
+            ((local // DAY_S) + 3) % 7,
             device_codes[person],
         )
         features = pool.features.copy()

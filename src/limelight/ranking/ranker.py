@@ -44,6 +44,7 @@ from limelight.evaluation.splits import (
     per_user_time_split,
     random_split,
 )
+from limelight.profiles.state import utc_offset
 from limelight.ranking.features import Candidates, FeatureBuilder, Pool, labels_for
 
 Split = Literal["per_user", "global", "random"]
@@ -111,7 +112,9 @@ class Ranker(Recommender):
     included when the log has metadata). ``per_source`` candidates come from each source.
     ``max_people`` caps the people in the ranker's training set (sampled with ``random_state``).
     ``recommend`` and ``recommend_for_history`` also take the request's context: ``at`` (epoch
-    seconds; default the person's latest activity) and ``device``.
+    seconds; default the person's latest activity), ``device`` and ``timezone`` (an IANA name:
+    hour of day and day of week are the person's own, as they were in training, where each
+    label's UTC offset comes from its event's ``context.timezone``).
 
     The trees are small by default (7 leaves, 150 rounds, 100 rows a leaf): with a per-person
     time split there are few positives per person (often one), and bigger trees overfit them and
@@ -259,13 +262,17 @@ class Ranker(Recommender):
             first_label = np.full(interactions.n_users, np.inf)
             np.minimum.at(first_label, labels.users, labels.timestamps)
         label_device = _first_devices(labels, interactions.n_users)
+        label_offset = _first_offsets(labels, interactions.n_users)
         parts: list[Candidates] = []
         label_parts: list[NDArray[np.float32]] = [np.zeros(0, dtype=np.float32)]
         width = window.n_items * max(len(fitted), 1)
         for part in batches(people.size, width):
             rows = people[part]
             block = builder.candidates(
-                builder.people_from_rows(rows), first_label[rows], [label_device[r] for r in rows]
+                builder.people_from_rows(rows),
+                first_label[rows],
+                [label_device[r] for r in rows],
+                offsets=label_offset[rows],
             )
             parts.append(block)
             positives = [fresh.indices[fresh.indptr[r] : fresh.indptr[r + 1]] for r in rows]
@@ -429,7 +436,11 @@ class Ranker(Recommender):
         exclude_seen: bool = True,
         at: float | None = None,
         device: str | None = None,
+        timezone: str | None = None,
     ) -> Recommendations:
+        """Top ``n`` per person at ``at`` (default each person's latest activity) on ``device``;
+        hour and weekday read in ``timezone`` (default: each person's zone at their latest
+        interaction, UTC when the log has none)."""
         check_n(n)
         interactions = self._check_fitted()
         rows = self._user_rows(users)
@@ -444,8 +455,12 @@ class Ranker(Recommender):
             chosen = rows[positions[part]]
             people = self.builder_.people_from_rows(chosen)
             when = people.last_seen if at is None else np.full(chosen.size, float(at))
+            if timezone is not None:
+                offsets = np.array([utc_offset(float(t), timezone) for t in when])
+            else:
+                offsets = _latest_offsets(interactions)[chosen]
             block = self.builder_.candidates(
-                people, when, [device] * chosen.size, exclude_seen=exclude_seen
+                people, when, [device] * chosen.size, exclude_seen=exclude_seen, offsets=offsets
             )
             indices[positions[part]], scores[positions[part]] = self._rank(block, n)
         return Recommendations(indices, scores, interactions.item_ids)
@@ -459,11 +474,18 @@ class Ranker(Recommender):
         exclude_seen: bool = True,
         at: float | None = None,
         device: str | None = None,
+        timezone: str | None = None,
     ) -> Recommendations:
         check_n(n)
         positions, times = self._history_positions(items, timestamps)
         return self.recommend_positions(
-            positions, times, n, exclude_seen=exclude_seen, at=at, device=device
+            positions,
+            times,
+            n,
+            exclude_seen=exclude_seen,
+            at=at,
+            device=device,
+            timezone=timezone,
         )
 
     def recommend_positions(
@@ -475,6 +497,7 @@ class Ranker(Recommender):
         exclude_seen: bool = True,
         at: float | None = None,
         device: str | None = None,
+        timezone: str | None = None,
     ) -> Recommendations:
         """:meth:`recommend_for_history` for a history already given as item positions in
         time order (the serving path, which has them at hand)."""
@@ -483,7 +506,7 @@ class Ranker(Recommender):
         if positions.size == 0:
             return Recommendations(*self._cold(n), interactions.item_ids)
         pool = self.pool_for_history(positions, times, exclude_seen=exclude_seen)
-        return self.rank_pool(pool, n, at=at, device=device)
+        return self.rank_pool(pool, n, at=at, device=device, timezone=timezone)
 
     def pool_for_history(
         self, positions: IntArray, times: FloatArray, *, exclude_seen: bool = True
@@ -496,14 +519,22 @@ class Ranker(Recommender):
         return self.builder_.pool(people, exclude_seen=exclude_seen)
 
     def rank_pool(
-        self, pool: Pool, n: int = 10, *, at: float | None = None, device: str | None = None
+        self,
+        pool: Pool,
+        n: int = 10,
+        *,
+        at: float | None = None,
+        device: str | None = None,
+        timezone: str | None = None,
     ) -> Recommendations:
         """The top ``n`` of a :meth:`pool_for_history` at the moment ``at`` (default: the
-        person's last activity) on ``device``."""
+        person's last activity) on ``device``, hour and weekday read in ``timezone`` (an IANA
+        name; default UTC)."""
         check_n(n)
         interactions = self._check_fitted()
         when = pool.last_seen if at is None else np.array([float(at)])
-        block = self.builder_.at_moment(pool, when, [device])
+        offsets = None if timezone is None else np.array([utc_offset(float(when[0]), timezone)])
+        block = self.builder_.at_moment(pool, when, [device], offsets)
         indices, scores = self._rank(block, n)
         return Recommendations(indices, scores, interactions.item_ids)
 
@@ -545,6 +576,28 @@ def _first_devices(labels: Interactions, n_users: int) -> list[str | None]:
         return out
     for position in labels.order[::-1]:
         out[int(labels.users[position])] = labels.devices[int(position)]
+    return out
+
+
+def _first_offsets(labels: Interactions, n_users: int) -> FloatArray:
+    """UTC offset of each person's first label interaction (0 when unknown)."""
+    return _offsets_at(labels, n_users, first=True)
+
+
+def _latest_offsets(interactions: Interactions) -> FloatArray:
+    """UTC offset of each person's latest interaction (0 when unknown): their zone when they
+    were last seen, which a request without a time zone is assumed to come from."""
+    return _offsets_at(interactions, interactions.n_users, first=False)
+
+
+def _offsets_at(log: Interactions, n_users: int, *, first: bool) -> FloatArray:
+    out = np.zeros(n_users)
+    if log.offsets is None or len(log) == 0:
+        return out
+    starts = log.user_starts  # ``order`` runs by person, then time
+    people = np.flatnonzero(np.diff(starts) > 0)
+    at = starts[people] if first else starts[people + 1] - 1
+    out[people] = log.offsets[log.order[at]]
     return out
 
 

@@ -4,7 +4,7 @@ One version is one folder::
 
     <version>/
       metadata.json        data window, parameters, metrics, library versions, feature names
-      interactions.npz     the training log (ids, codes, weights, times, devices)
+      interactions.npz     the training log (ids, codes, weights, times, devices, UTC offsets)
       items.json           item metadata the content source and the features were built from
       sources/<name>.npz   each fitted source's learned arrays (dense, or CSR in three parts)
       ranker.txt           the LightGBM booster as text (``Booster.model_to_string``)
@@ -185,9 +185,11 @@ def _save_interactions(folder: Path, log: Interactions) -> None:
         dtype=np.int64,
         count=len(log) if log.devices is not None else 0,
     )
+    zoned = {} if log.offsets is None else {"offsets": log.offsets}
     _save_npz(
         folder / "interactions.npz",
         {
+            **zoned,
             "user_ids": np.asarray(log.user_ids, dtype=str),
             "item_ids": np.asarray(log.item_ids, dtype=str),
             "users": log.users,
@@ -237,6 +239,7 @@ def _load_interactions(folder: Path) -> Interactions:
         arrays["timestamps"].astype(np.float64),
         devices,
         metadata,
+        arrays["offsets"].astype(np.float64) if "offsets" in arrays else None,
     )
 
 

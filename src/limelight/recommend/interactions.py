@@ -4,7 +4,8 @@ Models learn from one interaction per (person, title), not from raw events: a fi
 started, finished and rated is one "watched", and a trailer click or an impression is none. Each
 event type carries a weight (:class:`EventWeights`); a pair whose weights sum to more than zero
 is an interaction, dated by its first event (when the person chose the title) and tagged with
-that event's device. Skips subtract, so "started then skipped" can cancel out.
+that event's device and UTC offset (from its ``context.timezone``). Skips subtract, so
+"started then skipped" can cancel out.
 
 :class:`PairLog` folds events chunk by chunk with numpy (a sort and a segmented sum, no Python
 loop per pair), so the same code reads MovieLens from SQLite and a 10-million-event synthetic
@@ -24,11 +25,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from limelight.candidates.data import FloatArray, IntArray, Interactions, ItemMeta
 from limelight.errors import InvalidInput
+from limelight.profiles.state import utc_offset
 from limelight.storage.database import Database
 from limelight.storage.schema import events, items
 
 #: Rows fetched from the database at a time while streaming the events table.
 CHUNK_ROWS = 50_000
+#: A chunk of coded events: persons, items, weights, times, device codes, UTC offsets.
+_Part = tuple[IntArray, IntArray, FloatArray, FloatArray, IntArray, FloatArray]
 
 
 def _default_weights() -> dict[str, float]:
@@ -125,7 +129,8 @@ class PairLog:
         self.person_index: dict[str, int] = {}
         self.item_index: dict[str, int] = {key: code for code, key in enumerate(catalogue)}
         self.device_index: dict[str, int] = {}
-        self._parts: list[tuple[IntArray, IntArray, FloatArray, FloatArray, IntArray]] = []
+        self._parts: list[_Part] = []
+        self._zoned = False  # whether any event so far had a time zone
         self.stats = LogStats()
 
     def add_rows(
@@ -133,11 +138,14 @@ class PairLog:
         rows: Iterable[Sequence[Any]],
         weights: EventWeights,
     ) -> int:
-        """Add ``(person_id, item_id, type, ts, rating, device)`` rows; returns how many."""
+        """Add ``(person_id, item_id, type, ts, rating, device[, timezone])`` rows; returns
+        how many."""
         batch = list(rows)
         if not batch:
             return 0
-        persons, item_ids, kinds, stamps, ratings, devices = zip(*batch, strict=True)
+        columns = list(zip(*batch, strict=True))
+        persons, item_ids, kinds, stamps, ratings, devices = columns[:6]
+        zones = columns[6] if len(columns) > 6 else (None,) * len(batch)
         people = self.person_index
         titles = self.item_index
         screens = self.device_index
@@ -152,12 +160,20 @@ class PairLog:
             np.int64,
             len(batch),
         )
+        offsets = None
+        if any(zones):
+            offsets = np.fromiter(
+                (utc_offset(float(t), z) for t, z in zip(stamps, zones, strict=True)),
+                np.float64,
+                len(batch),
+            )
         self.add_codes(
             person_codes,
             item_codes,
             weights.of(kinds, ratings),
             np.asarray(stamps, dtype=np.float64),
             device_codes,
+            offsets,
         )
         return len(batch)
 
@@ -168,12 +184,17 @@ class PairLog:
         weights: FloatArray,
         timestamps: FloatArray,
         devices: IntArray | None = None,
+        offsets: FloatArray | None = None,
     ) -> None:
         """Add events already coded as integers (codes index ``person_index``/``item_index``
-        or, with no index, are the ids themselves)."""
+        or, with no index, are the ids themselves); ``offsets``: seconds east of UTC."""
         if devices is None:
             devices = np.full(persons.size, -1, dtype=np.int64)
-        self._parts.append((persons, items, weights, timestamps, devices))
+        if offsets is None:
+            offsets = np.zeros(persons.size)
+        else:
+            self._zoned = True
+        self._parts.append((persons, items, weights, timestamps, devices, offsets))
         self.stats.events += int(persons.size)
         if timestamps.size:
             low, high = float(timestamps.min()), float(timestamps.max())
@@ -181,13 +202,13 @@ class PairLog:
             self.stats.first_event = low if first is None else min(first, low)
             self.stats.last_event = high if last is None else max(last, high)
 
-    def _concatenated(self) -> tuple[IntArray, IntArray, FloatArray, FloatArray, IntArray]:
+    def _concatenated(self) -> _Part:
         if not self._parts:
             empty_i = np.zeros(0, dtype=np.int64)
             empty_f = np.zeros(0, dtype=np.float64)
-            return empty_i, empty_i, empty_f, empty_f, empty_i
+            return empty_i, empty_i, empty_f, empty_f, empty_i, empty_f
         columns = [np.concatenate(column) for column in zip(*self._parts, strict=True)]
-        self._parts = [(columns[0], columns[1], columns[2], columns[3], columns[4])]
+        self._parts = [(columns[0], columns[1], columns[2], columns[3], columns[4], columns[5])]
         return self._parts[0]
 
     def build(
@@ -206,7 +227,7 @@ class PairLog:
         ``n_people``/``n_items``/``person_ids``/``item_ids`` describe coded input that did not
         go through :meth:`add_rows`.
         """
-        persons, titles, weights, stamps, devices = self._concatenated()
+        persons, titles, weights, stamps, devices, offsets = self._concatenated()
         width = n_items if n_items is not None else max(len(self.item_index), 1)
         key = persons * np.int64(width) + titles
         order = np.lexsort((stamps, key))
@@ -252,6 +273,7 @@ class PairLog:
             stamps[first][keep].astype(np.float64),
             device_list,
             meta,
+            offsets[first][keep].astype(np.float64) if self._zoned else None,
         )
         self.stats.pairs = len(log)
         self.stats.users = log.n_users
@@ -285,6 +307,7 @@ def _event_query(window: DataWindow, weights: EventWeights) -> Any:
             events.c.ts,
             events.c.properties["rating"].as_float(),
             events.c.context["device"].as_string(),
+            events.c.context["timezone"].as_string(),
         )
         .where(events.c.item_id.is_not(None), events.c.type.in_(weights.types()), *window.where())
         .order_by(events.c.ts, events.c.event_id)

@@ -25,6 +25,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,6 +36,7 @@ from limelight.decisions import DecisionLog, DecisionRecord, new_decision_id
 from limelight.errors import InvalidInput, UnknownItem
 from limelight.events.identity import IdentityResolver
 from limelight.privacy.registry import listen_erased
+from limelight.profiles.state import hour_and_weekday
 from limelight.profiles.store import ProfileStore
 from limelight.ranking.features import Pool
 from limelight.recommend import reasons as why
@@ -60,7 +62,6 @@ from limelight.recommend.training import TrainingConfig, train
 from limelight.storage.database import Database
 
 MAX_N = 500
-DAY_S = 86_400.0
 POINT = "recommendations"
 #: A similar-titles answer: the titles, the candidates they were chosen from, and whether the
 #: model knows the title asked about.
@@ -85,6 +86,17 @@ class EngineParts(Protocol):
     profiles: ProfileStore
     decisions: DecisionLog
     settings: Settings
+
+
+def _zone(tz: str | None) -> str | None:
+    """``tz`` checked: an IANA time zone name, or None (UTC)."""
+    if tz is None:
+        return None
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"unknown time zone {tz!r}", field="tz") from None
+    return tz
 
 
 def _check(n: int, diversity: float) -> None:
@@ -194,15 +206,19 @@ class RecommendationService:
         device: str | None = None,
         at: float | None = None,
         diversity: float | None = None,
+        tz: str | None = None,
         person: Person | None = None,
         log: bool = True,
     ) -> RecommendationList:
         """The list for ``user_id`` (see the module docstring); never fails for a cold start.
 
-        A caller that has just read the person (``read_person``) may pass it; one that logs
-        what it serves itself (a home page logs the page) passes ``log=False``."""
+        ``tz`` (an IANA zone, default UTC) is where the request comes from: the ranker's hour
+        and weekday are the person's own. A caller that has just read the person
+        (``read_person``) may pass it; one that logs what it serves itself (a home page logs
+        the page) passes ``log=False``."""
         diversity = self.diversity if diversity is None else float(diversity)
         _check(n, diversity)
+        zone = _zone(tz)
         at = time.time() if at is None else float(at)
         model = self.live.get()
         snapshot = self.catalog_view.get()
@@ -229,7 +245,7 @@ class RecommendationService:
                 positions = np.asarray([index[known[p]] for p in keep], dtype=np.int64)
                 times = person.history_times[keep]
                 items, candidates = self._personal(
-                    model, snapshot, person, positions, times, request, device
+                    model, snapshot, person, positions, times, request, device, zone
                 )
                 label, policy = PERSONALIZED, "ranker"
             else:
@@ -237,11 +253,13 @@ class RecommendationService:
                 label, policy = (NON_PERSONALIZED if opted_out else COLD_START), "charts"
         version = None if model is None else model.version
         continuing = [] if opted_out else self._continue(person, snapshot, request)
+        hour, weekday = hour_and_weekday(at, zone)
         context = {
             "device": device,
             "at": at,
-            "hour": int((at % DAY_S) // 3600),
-            "day_of_week": int(((at // DAY_S) + 3) % 7),
+            "tz": zone or "UTC",
+            "hour": hour,
+            "day_of_week": weekday,
             "diversity": diversity,
             "n": n,
             "label": label,
@@ -286,6 +304,7 @@ class RecommendationService:
         times: NDArray[np.float64],
         request: Request,
         device: str | None,
+        zone: str | None = None,
     ) -> tuple[list[Recommendation], list[str]]:
         ranker = model.ranker
         log = model.interactions
@@ -293,7 +312,9 @@ class RecommendationService:
             (model.version, positions.tobytes(), times.tobytes()),
             lambda: _Personal(ranker.pool_for_history(positions, times), {}),
         )
-        ranked = ranker.rank_pool(kept.pool, request.pool, at=request.at, device=device)
+        ranked = ranker.rank_pool(
+            kept.pool, request.pool, at=request.at, device=device, timezone=zone
+        )
         aligned = snapshot.align(model.version, log.item_ids)
         picked = select(
             log.item_ids, log.item_index, aligned, ranked.indices[0], ranked.scores[0], request

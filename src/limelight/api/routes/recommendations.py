@@ -110,6 +110,14 @@ async def recommendations(
         float | None,
         Query(ge=0.0, le=1.0, description="0 keeps the ranker's order; 1 spreads genres most."),
     ] = None,
+    tz: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="IANA time zone of the request (default UTC): the ranker's hour of day "
+            "and day of week are the person's own.",
+        ),
+    ] = None,
 ) -> Recommendations:
     """The person's list: ranked candidates after the rules, each with a reason."""
     found = await compute(
@@ -121,6 +129,7 @@ async def recommendations(
         device=device,
         at=moment(at, "at"),
         diversity=diversity,
+        tz=tz,
     )
     return _recommendations(found)
 
