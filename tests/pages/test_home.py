@@ -291,3 +291,30 @@ def test_erasing_a_person_drops_the_steady_rows_kept(loaded: Engine, home: HomeS
     loaded.erase_user("ada")
     assert STEADY_ROWS not in home.charts.get().derived
     assert home.home("ada", device="tv", at=world.EVENING)["label"] == "cold_start"
+
+
+def test_top_picks_are_ranked_on_the_hour_of_the_pages_time_zone(loaded: Engine) -> None:
+    """The page's zone reaches the ranker: at 20:00 UTC, a page from UTC-2 (18:00, the same
+    evening daypart, so every other row is alike) ranks its top picks on 18:00, as a page
+    from another UTC-2 zone does, and not on UTC's 20:00 (the world's evening TV and morning
+    web habits are learned by the hour)."""
+    from limelight.pages.home import attached
+    from limelight.recommend.training import TrainingConfig
+
+    loaded.train(
+        TrainingConfig(
+            validate=False, ranker={"n_estimators": 150, "min_child_samples": 5, "num_leaves": 7}
+        )
+    )
+    service = attached(loaded)
+
+    def picks(user: str, tz: str) -> list[str]:
+        page = service.home(user, device="tv", at=world.EVENING, tz=tz, per_row=10)
+        assert page["context"]["daypart"] == "evening"
+        row = next(r for r in page["rows"] if r["type"] == "top_picks")
+        return [t["item_id"] for t in row["items"]]
+
+    users = ("web03", "web11", "tv07")
+    west = [picks(user, "Etc/GMT+2") for user in users]
+    assert west == [picks(user, "America/Noronha") for user in users]
+    assert west != [picks(user, "UTC") for user in users]
