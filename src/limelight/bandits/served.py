@@ -19,7 +19,13 @@ from sqlalchemy import Connection
 
 from limelight.bandits.base import signature
 from limelight.decisions import BATCH_KIND, DecisionRecord, fetch
-from limelight.decisions.batch import candidate_features, members_by_batch
+from limelight.decisions.batch import (
+    action_count,
+    candidate_features,
+    member_positions,
+    members_by_batch,
+)
+from limelight.decisions.batch import action_id as candidate_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +46,10 @@ class Served:
     def action(self, action_id: str) -> tuple[Mapping[str, Any], float] | None:
         """The candidate's features and the probability it was served with (1.0 when it was a
         candidate that was not served); None when it was not a candidate."""
-        actions = self.candidates["actions"]
-        for position in range(len(actions)) if self.positions is None else self.positions:
-            if actions[position][0] == action_id:
-                features = candidate_features(self.candidates, position)
+        packed = self.candidates
+        for position in range(action_count(packed)) if self.positions is None else self.positions:
+            if candidate_id(packed, position) == action_id:
+                features = candidate_features(packed, position)
                 break
         else:
             return None
@@ -102,7 +108,7 @@ def served_members(record: DecisionRecord, indices: Sequence[int]) -> dict[int, 
             record.chosen[index],
             probabilities[index] if index < len(probabilities) else [],
             packed,
-            packed["lists"][index],
+            member_positions(packed, index),
         )
     return found
 

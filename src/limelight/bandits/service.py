@@ -70,6 +70,7 @@ from limelight.decisions import (
     DecisionLog,
     DecisionRecord,
     batch_record,
+    columnar_record,
     member_extras,
     member_id,
     member_ids,
@@ -1676,29 +1677,63 @@ def _live_batch_record(
     ranked: SharedRanked,
 ) -> tuple[DecisionRecord, BatchResult]:
     """``_batch_record`` when the policy served every member (the usual page): the same
-    record, gathered with array operations and logged columnar instead of member by member."""
-    count = columns.shape[0]
+    members, logged in the columnar layout (:func:`limelight.decisions.batch.columnar_record`)
+    from the decision's arrays, without a Python list per member."""
+    count, width = columns.shape
+    mask = np.arange(width) < sizes[:, None]
+    used, inverse = _distinct(columns[mask], len(table.ids))
+    lists = np.full(columns.shape, -1, dtype=np.int64)
+    lists[mask] = inverse
+    grouped = table.feature_groups
+    groups, numbered = _distinct(grouped.numbers[used], len(grouped.distinct))
     names = table.id_array
-    size_list = sizes.tolist()
-    ranking = names[np.take_along_axis(columns, ranked.ranking(), axis=1)].tolist()
-    distributions = ranked.distributions.tolist()
-    return header.finish(
-        table,
-        columns,
-        sizes,
-        names[columns[np.arange(count), ranked.chosen]].tolist(),
-        ranked.probability().tolist(),
-        ranked.explored.tolist(),
-        ["live"] * count,
-        {
-            "same": {"mode": "live", "slots": 1},
-            "each": {
-                "distribution": [row[:k] for row, k in zip(distributions, size_list, strict=True)],
-                "ranking": [row[:k] for row, k in zip(ranking, size_list, strict=True)],
-            },
-        },
-        [None] * count,
+    chosen = names[columns[np.arange(count), ranked.chosen]]
+    probabilities = np.asarray(ranked.probability(), dtype=np.float64)
+    explored = np.asarray(ranked.explored, dtype=bool)
+    # Served first, then by score; a member's own columns come before the padding.
+    ranking = np.where(mask, ranked.ranking(), -1)
+    record = columnar_record(
+        batch_id=header.batch_id,
+        member_kind=KIND,
+        point=header.point,
+        person_id=header.person_id,
+        page_id=header.page_id,
+        created_at=header.created_at,
+        policy=header.policy_name,
+        model_version=header.version,
+        context=header.context,
+        action_ids=names[used].tolist(),
+        action_features=numbered,
+        features=[grouped.distinct[n] for n in groups.tolist()],
+        lists=lists,
+        chosen=chosen.reshape(count, 1).tolist(),
+        probabilities=probabilities,
+        explored=explored,
+        member_context=header.member_context,
+        member_same={"mode": "live", "slots": 1},
+        padded={"distribution": np.asarray(ranked.distributions, dtype=np.float64)},
+        ranked={"ranking": ranking},
     )
+    result = BatchResult(
+        header.batch_id,
+        list(header.ids),
+        chosen.tolist(),
+        probabilities.tolist(),
+        explored.tolist(),
+        ["live"] * count,
+        header.policy_name,
+        header.version,
+    )
+    return record, result
+
+
+def _distinct(values: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for integers in ``[0, bound)``, by marking a
+    table rather than sorting."""
+    present = np.zeros(bound, dtype=bool)
+    present[values] = True
+    number = np.cumsum(present) - 1
+    return np.flatnonzero(present), number[values]
 
 
 def _decision_ids(count: int) -> list[str]:

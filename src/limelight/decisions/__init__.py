@@ -3,6 +3,7 @@
 from limelight.decisions.batch import (
     BATCH_KIND,
     batch_record,
+    columnar_record,
     expand,
     member,
     member_extras,
@@ -18,6 +19,7 @@ __all__ = [
     "DecisionLog",
     "DecisionRecord",
     "batch_record",
+    "columnar_record",
     "expand",
     "fetch",
     "member",

@@ -27,6 +27,17 @@ Layout of a batch row (``kind`` ``"batch"``; shared columns as for one decision)
   "extra": [...]}``, one entry per member (``policy`` ``None`` means the row's policy);
   ``extra["extra"]`` may instead be columnar, ``{"same": {...}, "each": {key: [...]}}``: what
   every member shares once, and one list per varying key (a page's members are all alike).
+
+A page whose every tile the policy served is written in the *columnar* layout
+(``candidates["layout"] == "columnar"``, :func:`columnar_record`), built from the decision's
+arrays and serialized straight from numpy, with no Python list per tile (building those was a
+tenth of a page's time): ``candidates`` holds ``action_ids`` and ``action_features`` (parallel,
+one entry per distinct candidate) and ``lists`` padded with ``-1`` to the widest member;
+``extra["policy"]`` is None (every member has the row's policy); ``extra["extra"]`` may add
+``"padded": {key: [[...]]}`` (rows cut to the member's candidate count: ``distribution``) and
+``"ranked": {key: [[...]]}`` (positions into the member's candidates, ``-1`` padded, read as
+their ids: ``ranking``). Readers see the same members whatever the layout
+(:func:`member`, :func:`member_positions`, :func:`action_id`, :func:`candidate_features`).
 """
 
 from __future__ import annotations
@@ -34,10 +45,14 @@ from __future__ import annotations
 from collections.abc import Container, Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from limelight.decisions.record import DecisionRecord
 
 BATCH_KIND = "batch"
 SEPARATOR = "~"
+#: ``candidates["layout"]`` of a row written by :func:`columnar_record`.
+COLUMNAR = "columnar"
 
 
 def member_id(batch_id: str, index: int) -> str:
@@ -143,6 +158,106 @@ def batch_record(
     )
 
 
+def columnar_record(
+    *,
+    batch_id: str,
+    member_kind: str,
+    point: str,
+    person_id: str | None,
+    page_id: str | None,
+    created_at: float,
+    policy: str | None,
+    model_version: str | None,
+    context: Mapping[str, Any],
+    action_ids: Sequence[str],
+    action_features: np.ndarray,
+    features: Sequence[Mapping[str, Any]],
+    lists: np.ndarray,
+    chosen: Sequence[Sequence[str]],
+    probabilities: np.ndarray,
+    explored: np.ndarray,
+    member_context: Sequence[Mapping[str, Any] | None],
+    member_same: Mapping[str, Any],
+    padded: Mapping[str, np.ndarray],
+    ranked: Mapping[str, np.ndarray],
+) -> DecisionRecord:
+    """One log row for ``lists.shape[0]`` decisions in the columnar layout (the module
+    docstring): ``lists`` is members x width of positions into ``action_ids``, ``-1`` past a
+    member's candidates; ``probabilities`` and ``explored`` have one entry per member;
+    ``padded`` and ``ranked`` columns are members x width too. The arrays stay arrays: the
+    log serializes them as they are (``Packed``)."""
+    count = int(lists.shape[0])
+    for name, size in (
+        ("chosen", len(chosen)),
+        ("probabilities", int(probabilities.shape[0])),
+        ("explored", int(explored.shape[0])),
+        ("member_context", len(member_context)),
+        *((f"padded.{key}", int(column.shape[0])) for key, column in padded.items()),
+        *((f"ranked.{key}", int(column.shape[0])) for key, column in ranked.items()),
+    ):
+        if size != count:
+            raise ValueError(f"{name} has {size} entries for {count} members")
+    if len(action_ids) != int(action_features.shape[0]):
+        raise ValueError("action_ids and action_features differ in length")
+    return DecisionRecord(
+        decision_id=batch_id,
+        kind=BATCH_KIND,
+        point=point,
+        person_id=person_id,
+        chosen=list(chosen),
+        created_at=created_at,
+        context=dict(context),
+        candidates={
+            "kind": member_kind,
+            "layout": COLUMNAR,
+            "features": list(features),
+            "action_ids": list(action_ids),
+            "action_features": np.ascontiguousarray(action_features),
+            "lists": np.ascontiguousarray(lists),
+        },
+        page_id=page_id,
+        probabilities=np.asarray(probabilities, dtype=np.float64).reshape(count, 1).tolist(),
+        policy=policy,
+        model_version=model_version,
+        explored=None,
+        extra={
+            "members": count,
+            "context": list(member_context),
+            "explored": np.ascontiguousarray(explored, dtype=bool),
+            "policy": None,
+            "extra": {
+                "same": dict(member_same),
+                "padded": {k: np.ascontiguousarray(v) for k, v in padded.items()},
+                "ranked": {k: np.ascontiguousarray(v) for k, v in ranked.items()},
+            },
+        },
+    )
+
+
+def _columnar(packed: Any) -> bool:
+    return isinstance(packed, Mapping) and packed.get("layout") == COLUMNAR
+
+
+def action_id(packed: Mapping[str, Any], position: int) -> str:
+    """The id of candidate ``position`` of a batch row's ``candidates`` (any layout)."""
+    if _columnar(packed):
+        return str(packed["action_ids"][position])
+    return str(packed["actions"][position][0])
+
+
+def action_count(packed: Mapping[str, Any]) -> int:
+    """How many distinct candidates a batch row's ``candidates`` hold (any layout)."""
+    return len(packed["action_ids"] if _columnar(packed) else packed["actions"])
+
+
+def member_positions(packed: Mapping[str, Any], index: int) -> list[int]:
+    """Member ``index``'s candidates as positions into the row's candidates (any layout)."""
+    row = packed["lists"][index]
+    if _columnar(packed):
+        return [int(p) for p in row if p >= 0]
+    return [int(p) for p in row]
+
+
 def member_count(record: DecisionRecord) -> int:
     if record.kind != BATCH_KIND:
         return 0
@@ -156,10 +271,11 @@ def member(record: DecisionRecord, index: int) -> DecisionRecord | None:
         return None
     packed: Any = record.candidates
     extra = record.extra or {}
-    actions: list[Any] = packed["actions"]
+    positions = member_positions(packed, index)
+    names = [action_id(packed, a) for a in positions]
     overlay = extra["context"][index]
-    policy = extra["policy"][index]
-    member_extra = _extra_of(extra["extra"], index)
+    policy = (extra.get("policy") or [None] * (index + 1))[index]
+    member_extra = _extra_of(extra["extra"], index, names)
     return DecisionRecord(
         decision_id=member_id(record.decision_id, index),
         kind=str(packed["kind"]),
@@ -169,8 +285,8 @@ def member(record: DecisionRecord, index: int) -> DecisionRecord | None:
         created_at=record.created_at,
         context={**record.context, **(overlay or {})},
         candidates=[
-            {"id": actions[a][0], "features": dict(candidate_features(packed, a))}
-            for a in packed["lists"][index]
+            {"id": name, "features": dict(candidate_features(packed, a))}
+            for name, a in zip(names, positions, strict=True)
         ],
         page_id=record.page_id,
         probabilities=list((record.probabilities or [])[index]),
@@ -182,7 +298,10 @@ def member(record: DecisionRecord, index: int) -> DecisionRecord | None:
 
 
 def candidate_features(packed: Mapping[str, Any], position: int) -> Mapping[str, Any]:
-    """The features of candidate ``position`` of a batch row's ``candidates`` (either layout)."""
+    """The features of candidate ``position`` of a batch row's ``candidates`` (any layout)."""
+    if _columnar(packed):
+        numbered: Mapping[str, Any] = packed["features"][packed["action_features"][position]]
+        return numbered
     found = packed["actions"][position][1]
     if isinstance(found, int) and not isinstance(found, bool):
         features: Mapping[str, Any] = packed["features"][found]
@@ -190,21 +309,40 @@ def candidate_features(packed: Mapping[str, Any], position: int) -> Mapping[str,
     return found or {}
 
 
-def _extra_of(packed: Any, index: int) -> dict[str, Any] | None:
+def _extra_of(packed: Any, index: int, names: Sequence[str] | None) -> dict[str, Any] | None:
+    """Member ``index``'s extra; ``names`` (its candidates' ids) reads the columnar layout's
+    padded and ranked columns, which are left out without them."""
     if isinstance(packed, Mapping):  # columnar
-        return {
+        out = {
             **packed.get("same", {}),
             **{key: column[index] for key, column in packed.get("each", {}).items()},
         }
+        if names is not None:
+            for key, column in packed.get("padded", {}).items():
+                out[key] = column[index][: len(names)]
+            for key, column in packed.get("ranked", {}).items():
+                out[key] = [names[c] for c in column[index] if c >= 0]
+        return out
     found = packed[index]
     return None if found is None else dict(found)
 
 
-def member_extras(extra: Mapping[str, Any] | None) -> list[dict[str, Any] | None]:
-    """Each member's ``extra`` from a batch row's ``extra`` column (either layout)."""
+def member_extras(
+    extra: Mapping[str, Any] | None, candidates: Mapping[str, Any] | None = None
+) -> list[dict[str, Any] | None]:
+    """Each member's ``extra`` from a batch row's ``extra`` column (any layout). Without the
+    row's ``candidates``, a columnar row's per-candidate columns (``distribution``, ``ranking``)
+    are left out: enough for modes and agreement (reports), which need no candidates."""
     if not extra:
         return []
-    return [_extra_of(extra["extra"], k) for k in range(int(extra.get("members", 0)))]
+    count = int(extra.get("members", 0))
+    names: list[list[str] | None] = [None] * count
+    if candidates is not None:
+        names = [
+            [action_id(candidates, a) for a in member_positions(candidates, k)]
+            for k in range(count)
+        ]
+    return [_extra_of(extra["extra"], k, names[k]) for k in range(count)]
 
 
 def members(record: DecisionRecord) -> list[DecisionRecord]:
@@ -233,15 +371,20 @@ def _member_kind(record: DecisionRecord) -> str | None:
 
 __all__ = [
     "BATCH_KIND",
+    "COLUMNAR",
     "SEPARATOR",
+    "action_count",
+    "action_id",
     "batch_record",
     "candidate_features",
+    "columnar_record",
     "expand",
     "member",
     "member_count",
     "member_extras",
     "member_id",
     "member_ids",
+    "member_positions",
     "members",
     "members_by_batch",
     "split_member",

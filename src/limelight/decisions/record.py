@@ -37,7 +37,8 @@ class Packed:
     __slots__ = ("data",)
 
     def __init__(self, value: Any) -> None:
-        self.data = orjson.dumps(value)
+        # numpy arrays as they are: a batch row's columnar layout (``batch.columnar_record``)
+        self.data = orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
 
     def value(self) -> Any:
         return orjson.loads(self.data)
