@@ -1561,13 +1561,8 @@ class _BatchHeader:
         member_policy: Sequence[str | None],
     ) -> tuple[DecisionRecord, BatchResult]:
         """The batch row (each distinct candidate once, members as positions into them)."""
-        mask = np.arange(columns.shape[1]) < sizes[:, None]
-        used, inverse = np.unique(columns[mask], return_inverse=True)
-        local = np.zeros_like(columns)
-        local[mask] = inverse
-        grouped = table.feature_groups
-        distinct = grouped.distinct
-        groups, numbered = np.unique(grouped.numbers[used], return_inverse=True)
+        _, used, local, groups, numbered = _distinct_candidates(table, columns, sizes)
+        distinct = table.feature_groups.distinct
         record = batch_record(
             batch_id=self.batch_id,
             member_kind=KIND,
@@ -1679,13 +1674,8 @@ def _live_batch_record(
     """``_batch_record`` when the policy served every member (the usual page): the same
     members, logged in the columnar layout (:func:`limelight.decisions.batch.columnar_record`)
     from the decision's arrays, without a Python list per member."""
-    count, width = columns.shape
-    mask = np.arange(width) < sizes[:, None]
-    used, inverse = _distinct(columns[mask], len(table.ids))
-    lists = np.full(columns.shape, -1, dtype=np.int64)
-    lists[mask] = inverse
-    grouped = table.feature_groups
-    groups, numbered = _distinct(grouped.numbers[used], len(grouped.distinct))
+    count = columns.shape[0]
+    mask, used, lists, groups, numbered = _distinct_candidates(table, columns, sizes)
     names = table.id_array
     chosen = names[columns[np.arange(count), ranked.chosen]]
     probabilities = np.asarray(ranked.probability(), dtype=np.float64)
@@ -1704,7 +1694,7 @@ def _live_batch_record(
         context=header.context,
         action_ids=names[used].tolist(),
         action_features=numbered,
-        features=[grouped.distinct[n] for n in groups.tolist()],
+        features=[table.feature_groups.distinct[n] for n in groups.tolist()],
         lists=lists,
         chosen=chosen.reshape(count, 1).tolist(),
         probabilities=probabilities,
@@ -1725,6 +1715,22 @@ def _live_batch_record(
         header.version,
     )
     return record, result
+
+
+def _distinct_candidates(
+    table: ActionTable, columns: np.ndarray, sizes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What a batch row lists once: ``mask`` (which of ``columns`` are a member's own), the
+    distinct candidates ``used`` (table positions, ascending), each member's candidates as
+    positions among them (``-1`` past its size), the distinct feature mappings they use
+    (``groups``, numbers of the table's) and each candidate's number among those."""
+    mask = np.arange(columns.shape[1]) < sizes[:, None]
+    used, inverse = _distinct(columns[mask], len(table.ids))
+    local = np.full(columns.shape, -1, dtype=np.int64)
+    local[mask] = inverse
+    grouped = table.feature_groups
+    groups, numbered = _distinct(grouped.numbers[used], len(grouped.distinct))
+    return mask, used, local, groups, numbered
 
 
 def _distinct(values: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
