@@ -77,7 +77,8 @@ def test_each_pair_takes_the_zone_of_its_first_event_with_daylight_saving() -> N
         ],
         EventWeights(),
     )
-    log = pairs.build()
+    pairs.add_rows([("cy", "m2", "play_start", july, None, None)], EventWeights())  # a chunk
+    log = pairs.build()  # with no zone at all: its pairs are UTC
     assert log.offsets is not None
     offsets = {
         (log.user_ids[u], log.item_ids[i]): o
@@ -87,6 +88,7 @@ def test_each_pair_takes_the_zone_of_its_first_event_with_daylight_saving() -> N
         ("ada", "m1"): -5 * HOUR,
         ("ada", "m2"): -4 * HOUR,
         ("bob", "m1"): 0.0,
+        ("cy", "m2"): 0.0,
     }
     unzoned = PairLog()
     unzoned.add_rows([("bob", "m1", "play_start", july, None, None)], EventWeights())

@@ -31,8 +31,9 @@ from limelight.storage.schema import events, items
 
 #: Rows fetched from the database at a time while streaming the events table.
 CHUNK_ROWS = 50_000
-#: A chunk of coded events: persons, items, weights, times, device codes, UTC offsets.
-_Part = tuple[IntArray, IntArray, FloatArray, FloatArray, IntArray, FloatArray]
+#: A chunk of coded events: persons, items, weights, times, device codes, UTC offsets (None:
+#: none of its events had a time zone; no array is spent on them).
+_Part = tuple[IntArray, IntArray, FloatArray, FloatArray, IntArray, FloatArray | None]
 
 
 def _default_weights() -> dict[str, float]:
@@ -190,9 +191,7 @@ class PairLog:
         or, with no index, are the ids themselves); ``offsets``: seconds east of UTC."""
         if devices is None:
             devices = np.full(persons.size, -1, dtype=np.int64)
-        if offsets is None:
-            offsets = np.zeros(persons.size)
-        else:
+        if offsets is not None:
             self._zoned = True
         self._parts.append((persons, items, weights, timestamps, devices, offsets))
         self.stats.events += int(persons.size)
@@ -206,9 +205,14 @@ class PairLog:
         if not self._parts:
             empty_i = np.zeros(0, dtype=np.int64)
             empty_f = np.zeros(0, dtype=np.float64)
-            return empty_i, empty_i, empty_f, empty_f, empty_i, empty_f
-        columns = [np.concatenate(column) for column in zip(*self._parts, strict=True)]
-        self._parts = [(columns[0], columns[1], columns[2], columns[3], columns[4], columns[5])]
+            return empty_i, empty_i, empty_f, empty_f, empty_i, None
+        columns = [np.concatenate(column) for column in list(zip(*self._parts, strict=True))[:5]]
+        offsets = None
+        if self._zoned:
+            offsets = np.concatenate(
+                [p[5] if p[5] is not None else np.zeros(p[0].size) for p in self._parts]
+            )
+        self._parts = [(columns[0], columns[1], columns[2], columns[3], columns[4], offsets)]
         return self._parts[0]
 
     def build(
@@ -273,7 +277,7 @@ class PairLog:
             stamps[first][keep].astype(np.float64),
             device_list,
             meta,
-            offsets[first][keep].astype(np.float64) if self._zoned else None,
+            None if offsets is None else offsets[first][keep].astype(np.float64),
         )
         self.stats.pairs = len(log)
         self.stats.users = log.n_users
