@@ -203,6 +203,9 @@ def test_the_ranker_learns_and_serves_in_local_time(tmp_path: Path) -> None:
     )
     assert by_default.ids == in_tokyo.ids
     np.testing.assert_array_equal(by_default.scores, in_tokyo.scores)
+    with pytest.raises(InvalidInput) as refused:
+        ranker.recommend_for_history(["eve"], None, 3, timezone="Mars/Base")
+    assert refused.value.field == "timezone"
     # The offsets survive the artifact's interaction file (and a log without them stays so).
     artifacts._save_interactions(tmp_path, log)
     loaded = artifacts._load_interactions(tmp_path)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from limelight.errors import InvalidInput
-from limelight.profiles.state import hour_and_weekday
+from limelight.profiles.state import checked_zone, hour_and_weekday
 
 DEVICES = ("web", "tv", "mobile", "tablet")
 DAYPARTS = ("morning", "afternoon", "evening", "night")
@@ -98,11 +97,7 @@ def page_context(
     chosen = device or "web"
     if chosen not in DEVICES:
         raise InvalidInput(f"device must be one of {', '.join(DEVICES)}", field="device")
-    zone = tz or "UTC"
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"unknown time zone {zone!r}", field="tz") from None
+    zone = checked_zone(tz or "UTC")
     moment = time.time() if at is None else float(at)
     hour, weekday = hour_and_weekday(moment, zone)
     if daypart_override is not None:

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
+from limelight.errors import InvalidInput
 from limelight.events.model import Event
 from limelight.profiles import decay
 
@@ -58,6 +59,16 @@ def local_time(ts: float, timezone: str | None) -> datetime:
 
 
 _OFFSETS: dict[tuple[str, int], float] = {}
+
+
+def checked_zone(name: str, field: str = "tz") -> str:
+    """``name`` when it is an IANA time zone this machine knows, else ``InvalidInput`` naming
+    ``field`` (a request's zone is the caller's to get right)."""
+    try:
+        _zone(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"unknown time zone {name!r}", field=field) from None
+    return name
 
 
 def utc_offset(ts: float, timezone: str | None) -> float:

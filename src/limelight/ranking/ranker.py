@@ -44,7 +44,7 @@ from limelight.evaluation.splits import (
     per_user_time_split,
     random_split,
 )
-from limelight.profiles.state import utc_offset
+from limelight.profiles.state import checked_zone, utc_offset
 from limelight.ranking.features import Candidates, FeatureBuilder, Pool, labels_for
 
 Split = Literal["per_user", "global", "random"]
@@ -456,7 +456,7 @@ class Ranker(Recommender):
             people = self.builder_.people_from_rows(chosen)
             when = people.last_seen if at is None else np.full(chosen.size, float(at))
             if timezone is not None:
-                offsets = np.array([utc_offset(float(t), timezone) for t in when])
+                offsets = np.array([_offset(float(t), timezone) for t in when])
             else:
                 offsets = _latest_offsets(interactions)[chosen]
             block = self.builder_.candidates(
@@ -533,7 +533,7 @@ class Ranker(Recommender):
         check_n(n)
         interactions = self._check_fitted()
         when = pool.last_seen if at is None else np.array([float(at)])
-        offsets = None if timezone is None else np.array([utc_offset(float(when[0]), timezone)])
+        offsets = None if timezone is None else np.array([_offset(float(when[0]), timezone)])
         block = self.builder_.at_moment(pool, when, [device], offsets)
         indices, scores = self._rank(block, n)
         return Recommendations(indices, scores, interactions.item_ids)
@@ -577,6 +577,11 @@ def _first_devices(labels: Interactions, n_users: int) -> list[str | None]:
     for position in labels.order[::-1]:
         out[int(labels.users[position])] = labels.devices[int(position)]
     return out
+
+
+def _offset(at: float, timezone: str) -> float:
+    """Seconds east of UTC in ``timezone`` at ``at``; an unknown zone is the caller's error."""
+    return utc_offset(at, checked_zone(timezone, "timezone"))
 
 
 def _first_offsets(labels: Interactions, n_users: int) -> FloatArray:

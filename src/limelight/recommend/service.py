@@ -25,7 +25,6 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,7 +35,7 @@ from limelight.decisions import DecisionLog, DecisionRecord, new_decision_id
 from limelight.errors import InvalidInput, UnknownItem
 from limelight.events.identity import IdentityResolver
 from limelight.privacy.registry import listen_erased
-from limelight.profiles.state import hour_and_weekday
+from limelight.profiles.state import checked_zone, hour_and_weekday
 from limelight.profiles.store import ProfileStore
 from limelight.ranking.features import Pool
 from limelight.recommend import reasons as why
@@ -86,17 +85,6 @@ class EngineParts(Protocol):
     profiles: ProfileStore
     decisions: DecisionLog
     settings: Settings
-
-
-def _zone(tz: str | None) -> str | None:
-    """``tz`` checked: an IANA time zone name, or None (UTC)."""
-    if tz is None:
-        return None
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"unknown time zone {tz!r}", field="tz") from None
-    return tz
 
 
 def _check(n: int, diversity: float) -> None:
@@ -218,7 +206,7 @@ class RecommendationService:
         the page) passes ``log=False``."""
         diversity = self.diversity if diversity is None else float(diversity)
         _check(n, diversity)
-        zone = _zone(tz)
+        zone = None if tz is None else checked_zone(tz)
         at = time.time() if at is None else float(at)
         model = self.live.get()
         snapshot = self.catalog_view.get()
