@@ -1548,6 +1548,20 @@ class _BatchHeader:
     version: str
     created_at: float
 
+    def row_fields(self) -> dict[str, Any]:
+        """What a batch row of either layout takes from the header."""
+        return {
+            "batch_id": self.batch_id,
+            "member_kind": KIND,
+            "point": self.point,
+            "person_id": self.person_id,
+            "page_id": self.page_id,
+            "created_at": self.created_at,
+            "policy": self.policy_name,
+            "model_version": self.version,
+            "context": self.context,
+        }
+
     def finish(
         self,
         table: ActionTable,
@@ -1564,15 +1578,7 @@ class _BatchHeader:
         _, used, local, groups, numbered = _distinct_candidates(table, columns, sizes)
         distinct = table.feature_groups.distinct
         record = batch_record(
-            batch_id=self.batch_id,
-            member_kind=KIND,
-            point=self.point,
-            person_id=self.person_id,
-            page_id=self.page_id,
-            created_at=self.created_at,
-            policy=self.policy_name,
-            model_version=self.version,
-            context=self.context,
+            **self.row_fields(),
             actions=list(
                 zip([table.ids[c] for c in used.tolist()], numbered.tolist(), strict=True)
             ),
@@ -1683,15 +1689,7 @@ def _live_batch_record(
     # Served first, then by score; a member's own columns come before the padding.
     ranking = np.where(mask, ranked.ranking(), -1)
     record = columnar_record(
-        batch_id=header.batch_id,
-        member_kind=KIND,
-        point=header.point,
-        person_id=header.person_id,
-        page_id=header.page_id,
-        created_at=header.created_at,
-        policy=header.policy_name,
-        model_version=header.version,
-        context=header.context,
+        **header.row_fields(),
         action_ids=names[used].tolist(),
         action_features=numbered,
         features=[table.feature_groups.distinct[n] for n in groups.tolist()],
