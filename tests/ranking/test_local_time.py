@@ -18,7 +18,7 @@ from limelight.candidates import EASE, Interactions, Popular
 from limelight.errors import InvalidInput
 from limelight.ranking import Ranker
 from limelight.ranking.features import FeatureBuilder
-from limelight.ranking.ranker import _latest_offsets
+from limelight.ranking.ranker import _zone_offsets
 from limelight.recommend import artifacts
 from limelight.recommend.interactions import EventWeights, PairLog, read_interactions
 
@@ -191,12 +191,13 @@ def test_the_ranker_learns_and_serves_in_local_time(tmp_path: Path) -> None:
     block = ranker.builder_.candidates(served, np.array([at]), ["tv"], offsets=np.array([9 * HOUR]))
     assert set(block.features[:, hour_column].tolist()) == {20.0}
     # A request without a zone is read in the person's zone when last seen.
-    latest = _latest_offsets(log)
+    latest = _zone_offsets(log, first=False)
     assert latest[tokyo] == 9 * HOUR and latest[log.user_index["newyork2"]] == -4 * HOUR
     travelled = Interactions.from_arrays(
         ["t", "t", "t"], ["a", "b", "c"], timestamps=[3.0, 1.0, 2.0], offsets=[9 * HOUR, 0.0, 0.0]
     )
-    assert _latest_offsets(travelled).tolist() == [9 * HOUR]  # the latest by time, not by row
+    # the latest by time, not by row
+    assert _zone_offsets(travelled, first=False).tolist() == [9 * HOUR]
     by_default = ranker.recommend([log.user_ids[tokyo]], 3, at=at, exclude_seen=False)
     in_tokyo = ranker.recommend(
         [log.user_ids[tokyo]], 3, at=at, exclude_seen=False, timezone="Asia/Tokyo"

@@ -1579,9 +1579,7 @@ class _BatchHeader:
         distinct = table.feature_groups.distinct
         record = batch_record(
             **self.row_fields(),
-            actions=list(
-                zip([table.ids[c] for c in used.tolist()], numbered.tolist(), strict=True)
-            ),
+            actions=list(zip(table.id_array[used].tolist(), numbered.tolist(), strict=True)),
             features=[distinct[n] for n in groups.tolist()],
             lists=[row[:k] for row, k in zip(local.tolist(), sizes.tolist(), strict=True)],
             chosen=[[c] for c in chosen],

@@ -112,49 +112,43 @@ def batch_record(
     """One log row for ``len(lists)`` decisions (see the module docstring): ``actions`` are
     ``(id, number)`` with ``features[number]`` the action's features."""
     count = len(lists)
-    for name, values in (
-        ("chosen", chosen),
-        ("probabilities", probabilities),
-        ("explored", explored),
-        ("member_context", member_context),
-        *(() if isinstance(member_extra, Mapping) else (("member_extra", member_extra),)),
-        *(
-            (f"member_extra.each.{key}", column)
-            for key, column in (
-                member_extra.get("each", {}).items() if isinstance(member_extra, Mapping) else ()
-            )
-        ),
-    ):
-        if len(values) != count:
-            raise ValueError(f"{name} has {len(values)} entries for {count} members")
-    return DecisionRecord(
-        decision_id=batch_id,
-        kind=BATCH_KIND,
+    extras: dict[str, Any] | list[Mapping[str, Any] | None]
+    if isinstance(member_extra, Mapping):  # columnar: what all share, a list per varying key
+        extras = dict(member_extra)
+        sizes = [(f"member_extra.each.{k}", len(c)) for k, c in extras.get("each", {}).items()]
+    else:
+        extras = list(member_extra)
+        sizes = [("member_extra", len(extras))]
+    _check_members(
+        count,
+        ("chosen", len(chosen)),
+        ("probabilities", len(probabilities)),
+        ("explored", len(explored)),
+        ("member_context", len(member_context)),
+        *sizes,
+    )
+    return _batch_row(
+        count,
+        batch_id=batch_id,
         point=point,
         person_id=person_id,
-        chosen=list(chosen),
+        page_id=page_id,
         created_at=created_at,
-        context=dict(context),
+        policy=policy,
+        model_version=model_version,
+        context=context,
         candidates={
             "kind": member_kind,
             "features": list(features),
             "actions": list(actions),
             "lists": list(lists),
         },
-        page_id=page_id,
+        chosen=chosen,
         probabilities=list(probabilities),
-        policy=policy,
-        model_version=model_version,
-        explored=None,
-        extra={
-            "members": count,
-            "context": list(member_context),
-            "explored": list(explored),
-            "policy": list(member_policy) if member_policy is not None else [None] * count,
-            "extra": (
-                dict(member_extra) if isinstance(member_extra, Mapping) else list(member_extra)
-            ),
-        },
+        member_context=member_context,
+        explored=list(explored),
+        member_policy=list(member_policy) if member_policy is not None else [None] * count,
+        member_extra=extras,
     )
 
 
@@ -187,26 +181,27 @@ def columnar_record(
     ``padded`` and ``ranked`` columns are members x width too. The arrays stay arrays: the
     log serializes them as they are (``Packed``)."""
     count = int(lists.shape[0])
-    for name, size in (
+    _check_members(
+        count,
         ("chosen", len(chosen)),
         ("probabilities", int(probabilities.shape[0])),
         ("explored", int(explored.shape[0])),
         ("member_context", len(member_context)),
         *((f"padded.{key}", int(column.shape[0])) for key, column in padded.items()),
         *((f"ranked.{key}", int(column.shape[0])) for key, column in ranked.items()),
-    ):
-        if size != count:
-            raise ValueError(f"{name} has {size} entries for {count} members")
+    )
     if len(action_ids) != int(action_features.shape[0]):
         raise ValueError("action_ids and action_features differ in length")
-    return DecisionRecord(
-        decision_id=batch_id,
-        kind=BATCH_KIND,
+    return _batch_row(
+        count,
+        batch_id=batch_id,
         point=point,
         person_id=person_id,
-        chosen=list(chosen),
+        page_id=page_id,
         created_at=created_at,
-        context=dict(context),
+        policy=policy,
+        model_version=model_version,
+        context=context,
         candidates={
             "kind": member_kind,
             "layout": COLUMNAR,
@@ -215,21 +210,67 @@ def columnar_record(
             "action_features": np.ascontiguousarray(action_features),
             "lists": np.ascontiguousarray(lists),
         },
-        page_id=page_id,
+        chosen=chosen,
         probabilities=np.asarray(probabilities, dtype=np.float64).reshape(count, 1).tolist(),
+        member_context=member_context,
+        explored=np.ascontiguousarray(explored, dtype=bool),
+        member_policy=None,
+        member_extra={
+            "same": dict(member_same),
+            "padded": {k: np.ascontiguousarray(v) for k, v in padded.items()},
+            "ranked": {k: np.ascontiguousarray(v) for k, v in ranked.items()},
+        },
+    )
+
+
+def _check_members(count: int, *sizes: tuple[str, int]) -> None:
+    """Every per-member column has one entry per member."""
+    for name, size in sizes:
+        if size != count:
+            raise ValueError(f"{name} has {size} entries for {count} members")
+
+
+def _batch_row(
+    count: int,
+    *,
+    batch_id: str,
+    point: str,
+    person_id: str | None,
+    page_id: str | None,
+    created_at: float,
+    policy: str | None,
+    model_version: str | None,
+    context: Mapping[str, Any],
+    candidates: dict[str, Any],
+    chosen: Sequence[Sequence[str]],
+    probabilities: list[Any],
+    member_context: Sequence[Mapping[str, Any] | None],
+    explored: Any,
+    member_policy: list[str | None] | None,
+    member_extra: Any,
+) -> DecisionRecord:
+    """The batch row both layouts share: the row's own columns, and ``extra`` with the
+    members' count, overlays, exploration flags, policies and extras."""
+    return DecisionRecord(
+        decision_id=batch_id,
+        kind=BATCH_KIND,
+        point=point,
+        person_id=person_id,
+        chosen=list(chosen),
+        created_at=created_at,
+        context=dict(context),
+        candidates=candidates,
+        page_id=page_id,
+        probabilities=probabilities,
         policy=policy,
         model_version=model_version,
         explored=None,
         extra={
             "members": count,
             "context": list(member_context),
-            "explored": np.ascontiguousarray(explored, dtype=bool),
-            "policy": None,
-            "extra": {
-                "same": dict(member_same),
-                "padded": {k: np.ascontiguousarray(v) for k, v in padded.items()},
-                "ranked": {k: np.ascontiguousarray(v) for k, v in ranked.items()},
-            },
+            "explored": explored,
+            "policy": member_policy,
+            "extra": member_extra,
         },
     )
 
@@ -274,7 +315,8 @@ def member(record: DecisionRecord, index: int) -> DecisionRecord | None:
     positions = member_positions(packed, index)
     names = [action_id(packed, a) for a in positions]
     overlay = extra["context"][index]
-    policy = (extra.get("policy") or [None] * (index + 1))[index]
+    policies = extra.get("policy")  # None: every member has the row's policy
+    policy = None if policies is None else policies[index]
     member_extra = _extra_of(extra["extra"], index, names)
     return DecisionRecord(
         decision_id=member_id(record.decision_id, index),

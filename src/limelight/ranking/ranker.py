@@ -261,8 +261,8 @@ class Ranker(Recommender):
         else:
             first_label = np.full(interactions.n_users, np.inf)
             np.minimum.at(first_label, labels.users, labels.timestamps)
-        label_device = _first_devices(labels, interactions.n_users)
-        label_offset = _first_offsets(labels, interactions.n_users)
+        label_device = _first_devices(labels)
+        label_offset = _zone_offsets(labels, first=True)
         parts: list[Candidates] = []
         label_parts: list[NDArray[np.float32]] = [np.zeros(0, dtype=np.float32)]
         width = window.n_items * max(len(fitted), 1)
@@ -451,14 +451,15 @@ class Ranker(Recommender):
         indices[~warm], scores[~warm] = cold_idx, cold_scores
         positions = np.flatnonzero(warm)
         width = interactions.n_items * len(self.sources_)
+        latest = _zone_offsets(interactions, first=False) if timezone is None else None
         for part in batches(positions.size, width):
             chosen = rows[positions[part]]
             people = self.builder_.people_from_rows(chosen)
             when = people.last_seen if at is None else np.full(chosen.size, float(at))
-            if timezone is not None:
-                offsets = np.array([_offset(float(t), timezone) for t in when])
+            if latest is None:
+                offsets = np.array([_offset(float(t), str(timezone)) for t in when])
             else:
-                offsets = _latest_offsets(interactions)[chosen]
+                offsets = latest[chosen]
             block = self.builder_.candidates(
                 people, when, [device] * chosen.size, exclude_seen=exclude_seen, offsets=offsets
             )
@@ -569,40 +570,37 @@ def _random_folds(
     return [(interactions.subset(fold != f), interactions.subset(fold == f)) for f in range(folds)]
 
 
-def _first_devices(labels: Interactions, n_users: int) -> list[str | None]:
-    """Device of each person's first label interaction (None when unknown)."""
-    out: list[str | None] = [None] * n_users
-    if labels.devices is None:
-        return out
-    for position in labels.order[::-1]:
-        out[int(labels.users[position])] = labels.devices[int(position)]
-    return out
-
-
 def _offset(at: float, timezone: str) -> float:
     """Seconds east of UTC in ``timezone`` at ``at``; an unknown zone is the caller's error."""
     return utc_offset(at, checked_zone(timezone, "timezone"))
 
 
-def _first_offsets(labels: Interactions, n_users: int) -> FloatArray:
-    """UTC offset of each person's first label interaction (0 when unknown)."""
-    return _offsets_at(labels, n_users, first=True)
-
-
-def _latest_offsets(interactions: Interactions) -> FloatArray:
-    """UTC offset of each person's latest interaction (0 when unknown): their zone when they
-    were last seen, which a request without a time zone is assumed to come from."""
-    return _offsets_at(interactions, interactions.n_users, first=False)
-
-
-def _offsets_at(log: Interactions, n_users: int, *, first: bool) -> FloatArray:
-    out = np.zeros(n_users)
-    if log.offsets is None or len(log) == 0:
-        return out
-    starts = log.user_starts  # ``order`` runs by person, then time
+def _ends(log: Interactions, *, first: bool) -> tuple[IntArray, IntArray]:
+    """The people with interactions in ``log`` and the position of each one's first (or
+    latest) interaction (``order`` runs by person, then time)."""
+    starts = log.user_starts
     people = np.flatnonzero(np.diff(starts) > 0)
     at = starts[people] if first else starts[people + 1] - 1
-    out[people] = log.offsets[log.order[at]]
+    return people, log.order[at]
+
+
+def _first_devices(labels: Interactions) -> list[str | None]:
+    """Device of each person's first label interaction (None when unknown)."""
+    out: list[str | None] = [None] * labels.n_users
+    if labels.devices is not None:
+        people, positions = _ends(labels, first=True)
+        for person, position in zip(people.tolist(), positions.tolist(), strict=True):
+            out[person] = labels.devices[position]
+    return out
+
+
+def _zone_offsets(log: Interactions, *, first: bool) -> FloatArray:
+    """UTC offset of each person's first (or latest) interaction in ``log`` (0 when unknown).
+    The latest is their zone when last seen, which a request without one is assumed to be in."""
+    out = np.zeros(log.n_users)
+    if log.offsets is not None:
+        people, positions = _ends(log, first=first)
+        out[people] = log.offsets[positions]
     return out
 
 

@@ -206,11 +206,12 @@ class PairLog:
             empty_i = np.zeros(0, dtype=np.int64)
             empty_f = np.zeros(0, dtype=np.float64)
             return empty_i, empty_i, empty_f, empty_f, empty_i, None
-        columns = [np.concatenate(column) for column in list(zip(*self._parts, strict=True))[:5]]
+        parts = self._parts
+        columns = [np.concatenate([part[k] for part in parts]) for k in range(5)]
         offsets = None
         if self._zoned:
             offsets = np.concatenate(
-                [p[5] if p[5] is not None else np.zeros(p[0].size) for p in self._parts]
+                [p[5] if p[5] is not None else np.zeros(p[0].size) for p in parts]
             )
         self._parts = [(columns[0], columns[1], columns[2], columns[3], columns[4], offsets)]
         return self._parts[0]
