@@ -49,6 +49,16 @@ Index("ix_events_item", events.c.item_id)
 Index("ix_events_decision", events.c.decision_id)
 Index("ix_events_ts", events.c.ts)
 Index("ix_events_anonymous", events.c.anonymous_id)
+# Events that engaged with a served decision (clicks and plays on tiles), by person and arrival:
+# a home page's row order reads a person's few of them; partial, so the bulk of a person's
+# history (events that carry no decision) is not in it and costs the index nothing.
+Index(
+    "ix_events_person_engaged",
+    events.c.person_id,
+    events.c.received_at,
+    sqlite_where=events.c.decision_id.is_not(None),
+    postgresql_where=events.c.decision_id.is_not(None),
+)
 
 identities = Table(
     "identities",
@@ -185,7 +195,9 @@ decisions = Table(
     Column("explored", Boolean),
     Column("extra", Json),
 )
-Index("ix_decisions_person", decisions.c.person_id, decisions.c.created_at)
+# By kind too: a person's latest home pages are read on their first page, among batch and
+# recommendation rows of theirs that are far larger (a prefix still serves export and erasure).
+Index("ix_decisions_person", decisions.c.person_id, decisions.c.kind, decisions.c.created_at)
 Index("ix_decisions_point", decisions.c.point, decisions.c.created_at)
 Index("ix_decisions_page", decisions.c.page_id)
 
