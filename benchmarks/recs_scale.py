@@ -3,7 +3,11 @@
 The log is generated in chunks of one million events (people with two favourite genres out of
 twenty and a heavy-tailed activity; titles with a heavy-tailed popularity inside each genre;
 play starts, finishes and skips) and folded by the same :class:`PairLog` that reads the event
-store, then every candidate source is fitted stage by stage. Each stage reports its wall time,
+store, then every candidate source is fitted stage by stage, and then the whole pipeline that
+``limelight train`` fits (stage ``ranker``): the product's default sources on the feature window
+(everything but each person's latest title), the ranker's training candidates and features for
+``--ranker-people`` people sampled from those with a label, the sources again on the whole log,
+and the LightGBM LambdaRank trees. Each stage, and each step of the ranker, reports its wall time,
 its peak resident memory (the kernel's high-water mark, reset before the stage through
 ``/proc/self/clear_refs``) and its peak traced numpy/Python allocation (``tracemalloc``).
 
@@ -12,7 +16,8 @@ No stage may build a dense people x titles matrix. A float32 one would take
 (resident or traced) reaches that size, and that no fitted source keeps an array of
 people x titles cells. EASE is the one stage that builds a dense titles x titles matrix: it runs
 in float32 (1.6 GB at 20,000 titles, inverted in place by Cholesky, on ``--blas-threads``
-threads) and ``--ease-items`` can restrict it to the most watched titles.
+threads) and ``--ease-items`` can restrict it to the most watched titles; the ranker's EASE (the
+default DLAE) runs in float32 too.
 
 Run: ``python benchmarks/recs_scale.py`` (full size; see the module's report for the time it
 took) or ``--events 1000000 --ease-items 5000`` for a quick run.
@@ -49,6 +54,7 @@ from limelight.candidates import (
     SequentialNextItem,
     Trending,
 )
+from limelight.ranking import Ranker, default_sources
 from limelight.recommend.interactions import PairLog
 
 GENRES = 20
@@ -87,25 +93,63 @@ def _reset_peak() -> bool:
         return False
 
 
+class Meter:
+    """Wall time, peak resident memory and peak traced allocation from ``start`` to ``stop``."""
+
+    def start(self) -> None:
+        gc.collect()
+        self.before = _status("VmRSS")
+        _reset_peak()
+        tracemalloc.reset_peak()
+        self.started = time.perf_counter()
+
+    def stop(self, name: str, stages: list[Stage], note: str = "") -> Stage:
+        found = Stage(
+            name,
+            time.perf_counter() - self.started,
+            max(_status("VmHWM"), self.before),
+            self.before,
+            tracemalloc.get_traced_memory()[1],
+            note,
+        )
+        stages.append(found)
+        print(
+            f"  {name:<34} {found.seconds:8.1f}s  peak RSS {found.peak_rss / 2**30:6.2f} GiB  "
+            f"traced {found.peak_traced / 2**30:6.2f} GiB  {found.note}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return found
+
+
 @contextmanager
 def stage(name: str, stages: list[Stage]) -> Iterator[Stage]:
-    gc.collect()
-    before = _status("VmRSS")
-    _reset_peak()
-    tracemalloc.reset_peak()
-    found = Stage(name, 0.0, 0, before, 0)
-    started = time.perf_counter()
+    meter = Meter()
+    meter.start()
+    found = Stage(name, 0.0, 0, 0, 0)
     yield found
-    found.seconds = time.perf_counter() - started
-    found.peak_rss = max(_status("VmHWM"), before)
-    found.peak_traced = tracemalloc.get_traced_memory()[1]
-    stages.append(found)
-    print(
-        f"  {name:<22} {found.seconds:8.1f}s  peak RSS {found.peak_rss / 2**30:6.2f} GiB  "
-        f"traced {found.peak_traced / 2**30:6.2f} GiB  {found.note}",
-        file=sys.stderr,
-        flush=True,
-    )
+    meter.stop(name, stages, found.note)
+
+
+class Steps:
+    """The ranker's ``progress`` hook: each step it hears of closes a stage, the next begins."""
+
+    def __init__(self, prefix: str, stages: list[Stage]) -> None:
+        self.prefix, self.stages, self.meter = prefix, stages, Meter()
+        self.meter.start()
+
+    def __call__(self, step: str) -> None:
+        self.meter.stop(f"{self.prefix}: {step}", self.stages)
+        self.meter.start()
+
+
+def ranker_sources(ease_items: int | None) -> dict[str, CandidateSource]:
+    """The product's default sources (content included), EASE in float32 at this size."""
+    sources = default_sources(with_content=True)
+    ease = sources["ease"]
+    params = {**ease.get_params(), "dtype": "float32", "max_items": ease_items}
+    sources["ease"] = type(ease)(**params)
+    return sources
 
 
 def generate(events: int, people: int, titles: int, seed: int) -> tuple[PairLog, np.ndarray]:
@@ -177,7 +221,7 @@ def run(args: argparse.Namespace) -> list[Stage]:
         "content": ContentSimilarity,
         "ease": lambda: EASE(l2=500.0, dtype="float32", max_items=args.ease_items),
     }
-    for name in args.stages:
+    for name in [n for n in args.stages if n != "ranker"]:
         threads = args.blas_threads if name == "ease" else 1  # EASE is one big LAPACK call
         with stage(name, stages) as current, threadpool_limits(threads, "blas"):
             model = sources[name]().fit(log)
@@ -188,6 +232,24 @@ def run(args: argparse.Namespace) -> list[Stage]:
                 )
         assert_sparse(model, log.n_users, log.n_items)
         del model
+    if "ranker" in args.stages:
+        ranker = Ranker(
+            sources=ranker_sources(args.ease_items),
+            max_people=args.ranker_people,
+            num_threads=args.threads or (os.cpu_count() or 1),
+            random_state=0,
+        )
+        with threadpool_limits(args.blas_threads, "blas"):  # EASE's LAPACK calls, twice
+            ranker.fit(log, progress=Steps("ranker", stages))
+        summary = ranker.training_summary_
+        stages[-1].note = (
+            f"{summary['people']:,.0f} people, {summary['rows']:,.0f} candidate rows, "
+            f"candidate recall {summary['candidate_recall']:.3f}"
+        )
+        for source in ranker.sources_.values():
+            assert_sparse(source, log.n_users, log.n_items)
+        assert_sparse(ranker.builder_, log.n_users, log.n_items)
+        del ranker
     tracemalloc.stop()
     for found in stages:
         assert found.peak_traced < dense_bytes, f"{found.name} traced a dense users x items"
@@ -208,9 +270,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--ranker-people",
+        type=int,
+        default=20_000,
+        help="people in the ranker's training set (sampled; the product's max_people)",
+    )
+    parser.add_argument(
         "--stages",
         nargs="+",
-        default=["popular", "trending", "itemknn", "als", "bpr", "sequential", "content", "ease"],
+        default=[
+            "popular",
+            "trending",
+            "itemknn",
+            "als",
+            "bpr",
+            "sequential",
+            "content",
+            "ease",
+            "ranker",
+        ],
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()
