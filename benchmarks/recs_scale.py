@@ -308,9 +308,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{(found.peak_rss - found.rss_before) / 2**30:.2f} | "
             f"{found.peak_traced / 2**30:.2f} | {found.note} |"
         )
+    traced = max(stages, key=lambda found: found.peak_traced)
+    grown = max(stages, key=lambda found: found.peak_rss - found.rss_before)
     print(
-        f"\ntotal {total:.0f}s; a dense float32 people x titles matrix would be {dense:.1f} GiB: "
-        "no stage came near it (asserted)"
+        f"\ntotal {total:.0f}s; a dense float32 people x titles matrix would be {dense:.1f} GiB "
+        f"(no stage reached it: asserted); the largest traced peak, {traced.name}, was "
+        f"{traced.peak_traced / 2**30:.2f} GiB = {traced.peak_traced / 2**30 / dense:.2f}x of it "
+        f"(what the stages before it left alive included), the largest RSS growth, {grown.name}, "
+        f"{(grown.peak_rss - grown.rss_before) / 2**30:.2f} GiB"
     )
     return 0
 

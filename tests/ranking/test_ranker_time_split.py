@@ -100,3 +100,19 @@ def test_context_is_accepted_and_a_bad_window_is_refused() -> None:
         _ranker("global", 2.0).fit(log)
     with pytest.raises(InvalidInput):
         Ranker(sources=_sources(), exclude_features=("nope",)).fit(log)  # type: ignore[arg-type]
+
+
+def test_candidate_recall_is_of_the_sampled_peoples_labels() -> None:
+    """With ``max_people`` the recall divides by the sampled people's labels, not everyone's
+    (which would shrink it by the share sampled)."""
+    log = two_groups()
+    everyone = _ranker("per_user", 2).training_set(log)
+    assert everyone.label_count == 2 * everyone.people.size  # two latest titles each
+    ranker = _ranker("per_user", 2)
+    ranker.max_people = everyone.people.size // 2
+    sampled = ranker.training_set(log)
+    assert sampled.people.size == everyone.people.size // 2
+    assert sampled.label_count == 2 * sampled.people.size
+    recall = ranker.fit(log).training_summary_["candidate_recall"]
+    assert 0 < recall <= 1
+    assert recall == pytest.approx(float(sampled.labels.sum()) / sampled.label_count)

@@ -96,13 +96,16 @@ def label_windows(
 
 @dataclass(frozen=True, eq=False)
 class TrainingSet:
-    """What the ranker learns from: the windows, the candidates with features, the labels."""
+    """What the ranker learns from: the windows, the candidates with features, the labels,
+    and ``label_count``: the labelled titles of ``people`` (among their candidates or not;
+    ``labels.sum() / label_count`` is the candidates' recall)."""
 
     feature_window: Interactions
     label_window: Interactions
     people: IntArray
     candidates: Candidates
     labels: NDArray[np.float32]
+    label_count: int
 
 
 class Ranker(Recommender):
@@ -217,21 +220,24 @@ class Ranker(Recommender):
         people_parts: list[IntArray] = []
         candidate_parts: list[Candidates] = []
         label_parts: list[NDArray[np.float32]] = []
+        label_count = 0
         for window, labels in windows:
             if len(window) == 0 or len(labels) == 0:
                 raise InvalidInput("too little history to split into feature and label windows")
-            people, candidates, found = self._training_part(
+            people, candidates, found, count = self._training_part(
                 prototypes, interactions, window, labels, progress
             )
             people_parts.append(people)
             candidate_parts.append(candidates)
             label_parts.append(found)
+            label_count += count
         return TrainingSet(
             windows[0][0],
             windows[0][1],
             np.concatenate(people_parts),
             _concat(candidate_parts),
             np.concatenate(label_parts),
+            label_count,
         )
 
     def _training_part(
@@ -241,7 +247,7 @@ class Ranker(Recommender):
         window: Interactions,
         labels: Interactions,
         progress: Progress | None,
-    ) -> tuple[IntArray, Candidates, NDArray[np.float32]]:
+    ) -> tuple[IntArray, Candidates, NDArray[np.float32], int]:
         fitted: dict[str, CandidateSource] = {}
         for name, source in prototypes.items():
             fitted[name] = source.clone().fit(window)
@@ -279,7 +285,8 @@ class Ranker(Recommender):
             label_parts.append(labels_for(block, positives))
         if progress is not None:
             progress("candidates")
-        return people, _concat(parts), np.concatenate(label_parts)
+        count = int(np.diff(fresh.indptr)[people].sum())
+        return people, _concat(parts), np.concatenate(label_parts), count
 
     def fit_steps(self, interactions: Interactions) -> int:
         """How many times ``fit`` calls its ``progress`` hook (for a progress bar's total)."""
@@ -349,7 +356,8 @@ class Ranker(Recommender):
         self.training_summary_ = {
             "people": float(has_positive.sum()),
             "rows": float(keep.sum()),
-            "candidate_recall": float(labels.sum() / max(len(data.label_window), 1)),
+            # Of the sampled people's labels (``max_people``), not of everyone's.
+            "candidate_recall": float(labels.sum() / max(data.label_count, 1)),
             "feature_window_end": data.feature_window.last_timestamp,
         }
         self.interactions_ = interactions
