@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from limelight import Engine
 from limelight.pages.home import HomeService
-from limelight.pages.order import RowOrder
+from limelight.pages.order import RowOrder, count, family
 from limelight.recommend.people import read_person
 from tests.helpers import keeps_answering_while_refreshes_fail
 from tests.pages import world
@@ -110,3 +111,31 @@ def test_a_click_drops_a_persons_counts_and_the_next_page_reads_them(
     )
     after = order.person(person)  # dropped by the click: read now, with it
     assert sum(after.clicked.values()) == sum(before.clicked.values()) + 1
+
+
+def _families(pages: list[dict[str, Any]]) -> dict[str, int]:
+    """Per row family, how many of ``pages`` showed at least one row of it."""
+    found: dict[str, int] = {}
+    for page in pages:
+        for name in {family(row["type"]) for row in page["rows"]}:
+            found[name] = found.get(name, 0) + 1
+    return found
+
+
+def test_a_persons_counts_are_the_pages_that_showed_each_row_family(
+    loaded: Engine, home: HomeService
+) -> None:
+    """Shown: per family, the person's pages with at least one row of it, read back from the
+    log: pages of other moments and devices (other rows) and repeats of the same rows."""
+    moments = [(0, "tv", 3), (0, "tv", 10), (9, "mobile", 10), (0, "tv", 3), (14, None, 3)]
+    pages = [
+        home.home("ada", at=world.EVENING + hours * 3600.0, device=device, rows=rows)
+        for hours, device, rows in moments
+    ]
+    loaded.decisions.flush()
+    shown = [tuple(row["type"] for row in page["rows"]) for page in pages]
+    assert 1 < len(set(shown)) < len(shown)
+    found = count(loaded.database, person_id="ada", pages=50)
+    assert found.shown == _families(pages)
+    assert found.clicked == {}
+    assert count(loaded.database, person_id="ada", pages=2).shown == _families(pages[-2:])

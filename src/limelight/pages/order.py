@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -113,9 +113,10 @@ def count(database: Database, *, person_id: str | None, pages: int) -> Counts:
             if isinstance(row, str):
                 rows_of[decision_id] = family(row)
     shown: dict[str, int] = {}
-    for _, chosen in found:
-        for name in {family(str(kind)) for kind in chosen or []}:
-            shown[name] = shown.get(name, 0) + 1
+    # A person's pages mostly repeat the same rows: each distinct row list is read once.
+    for kinds, pages_shown in Counter(tuple(chosen or ()) for _, chosen in found).items():
+        for name in {family(str(kind)) for kind in kinds}:
+            shown[name] = shown.get(name, 0) + pages_shown
     clicked: dict[str, int] = {}
     for row in rows_of.values():
         clicked[row] = clicked.get(row, 0) + 1
