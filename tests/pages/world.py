@@ -79,6 +79,10 @@ def history() -> list[dict[str, Any]]:
             "consent": {"profiling": False},
         }
     )
+    # The same ids on every load: the store reads people in their order, and the models
+    # trained on it follow (ALS's random start is per person row), whatever ran before.
+    for k, body in enumerate(found):
+        body["event_id"] = f"pwh{k}-{body['type']}-{body['user_id']}"
     return found
 
 

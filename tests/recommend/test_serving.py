@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from limelight import Engine
+from limelight.candidates import Popular
 from limelight.errors import InvalidInput, UnknownItem
 from limelight.recommend import reasons
 from limelight.recommend.results import COLD_START, NON_PERSONALIZED, PERSONALIZED
 from limelight.recommend.service import RecommendationService
+from limelight.recommend.training import TrainingConfig
 from limelight.storage.schema import events
 from tests.recommend import world
 from tests.recommend.world import ACTION, DAY, NOW, ROMANCE, event, watch
@@ -230,24 +233,76 @@ def test_erasing_a_person_drops_the_kept_candidate_pools(
     assert served.recommend("a1", 8, at=NOW).label == COLD_START
 
 
-def test_the_requests_time_zone_is_the_hour_the_ranker_reads(
-    served_sqlite: RecommendationService,
-) -> None:
+HOUR = 3600.0
+MONDAY = 1_750_032_000.0  # 2025-06-16 00:00 UTC
+
+
+def _evenings_in_two_cities() -> list[dict[str, Any]]:
+    """Twelve people in Tokyo and twelve in New York: each watches ``morn`` at 08:00 on their
+    own clock, then ``x<k>`` at noon and ``eve`` at 20:00 in an order that alternates by person
+    (so each is someone's latest); a newcomer in Tokyo has watched only ``morn``. Only local
+    time ties ``eve`` to the evening."""
+    found: list[dict[str, Any]] = []
+    for city, zone, offset in (("tokyo", "Asia/Tokyo", 9), ("newyork", "America/New_York", -4)):
+        for p in range(12):
+            later = [(f"x{p % 3}", 12), ("eve", 20)]
+            for day, (item, hour) in enumerate([("morn", 8), *(later if p % 2 else later[::-1])]):
+                at = MONDAY + day * DAY + (hour - offset) * HOUR + p
+                context = {"timezone": zone, "device": "tv"}
+                found.append(
+                    event(
+                        "play_start",
+                        f"{city}{p}",
+                        at,
+                        context=context,
+                        properties={"item_id": item},
+                    )
+                )
+    found.append(
+        event(
+            "play_start",
+            "newcomer",
+            MONDAY + 2 * DAY + 23 * HOUR,
+            context={"timezone": "Asia/Tokyo"},
+            properties={"item_id": "morn"},
+        )
+    )
+    return found
+
+
+def test_the_requests_time_zone_is_the_hour_the_ranker_reads(sqlite_engine: Engine) -> None:
     """Asked at one moment from Tokyo, the list is ranked on Tokyo's hour: the same scores as
-    from a fixed UTC+9 zone, other scores than from UTC (the ranker leans on the hour), and the
-    logged context says which hour and zone it was."""
+    from a fixed UTC+9 zone, other scores than from UTC, and the logged context says which hour
+    and zone it was. The model leans on the hour by construction: its only feature is each
+    title's lift at the local hour (titles watched in the evening rise at 20:00)."""
+    titles = ("morn", "eve", "x0", "x1", "x2")
+    sqlite_engine.upsert_items([{"item_id": i, "title": i, "genres": ["Drama"]} for i in titles])
+    sqlite_engine.ingest(_evenings_in_two_cities())
+    service = world.service(sqlite_engine)
+    try:
 
-    def scores(user: str, tz: str | None) -> list[tuple[str, float]]:
-        answer = served_sqlite.recommend(user, 5, at=NOW, diversity=0.0, tz=tz)
-        return [(i.item_id, i.score) for i in answer.items]
+        def config(excluded: tuple[str, ...]) -> TrainingConfig:
+            ranker = {"n_estimators": 20, "min_child_samples": 1, "exclude_features": excluded}
+            return TrainingConfig(validate=False, sources={"popular": Popular()}, ranker=ranker)
 
-    users = ("a1", "r4", "s1", "k2", "a7")
-    tokyo = [scores(user, "Asia/Tokyo") for user in users]
-    assert tokyo == [scores(user, "Etc/GMT-9") for user in users]
-    assert tokyo != [scores(user, None) for user in users]
-    answer = served_sqlite.recommend("a1", 5, at=NOW, tz="Asia/Tokyo")
-    hour = datetime.fromtimestamp(NOW, UTC).hour
-    assert answer.context["tz"] == "Asia/Tokyo" and answer.context["hour"] == (hour + 9) % 24
-    with pytest.raises(InvalidInput) as refused:
-        served_sqlite.recommend("a1", 5, tz="Mars/Base")
-    assert refused.value.field == "tz"
+        names = service.train(config(())).ranker.builder_.names()
+        model = service.train(config(tuple(n for n in names if n != "item_hour_lift")))
+        assert model.ranker.feature_importance()["item_hour_lift"] > 0
+        at = MONDAY + 3 * DAY + 11 * HOUR  # 11:00 UTC, 20:00 in Tokyo
+
+        def scores(tz: str | None) -> list[tuple[str, float]]:
+            answer = service.recommend("newcomer", 3, at=at, diversity=0.0, tz=tz)
+            return [(i.item_id, i.score) for i in answer.items]
+
+        tokyo = scores("Asia/Tokyo")
+        assert tokyo == scores("Etc/GMT-9")
+        assert tokyo != scores("UTC")
+        assert tokyo[0][0] == "eve" and tokyo[0][1] > dict(scores("UTC"))["eve"]  # its evening
+        assert scores(None) == scores("UTC")  # a request without a zone is UTC
+        answer = service.recommend("newcomer", 3, at=at, tz="Asia/Tokyo")
+        assert answer.context["tz"] == "Asia/Tokyo" and answer.context["hour"] == 20
+        with pytest.raises(InvalidInput) as refused:
+            service.recommend("newcomer", 3, tz="Mars/Base")
+        assert refused.value.field == "tz"
+    finally:
+        service.close()
