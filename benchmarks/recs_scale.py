@@ -6,10 +6,11 @@ play starts, finishes and skips) and folded by the same :class:`PairLog` that re
 store, then every candidate source is fitted stage by stage, and then the whole pipeline that
 ``limelight train`` fits (stage ``ranker``): the product's default sources on the feature window
 (everything but each person's latest title), the ranker's training candidates and features for
-``--ranker-people`` people sampled from those with a label, the sources again on the whole log,
-and the LightGBM LambdaRank trees. Each stage, and each step of the ranker, reports its wall time,
-its peak resident memory (the kernel's high-water mark, reset before the stage through
-``/proc/self/clear_refs``) and its peak traced numpy/Python allocation (``tracemalloc``).
+everyone with a label (``--ranker-people`` samples fewer, the ranker's ``max_people``), the
+sources again on the whole log, and the LightGBM LambdaRank trees. Each stage, and each step of
+the ranker, reports its wall time, its peak resident memory (the kernel's high-water mark, reset
+before the stage through ``/proc/self/clear_refs``) and its peak traced numpy/Python allocation
+(``tracemalloc``).
 
 No stage may build a dense people x titles matrix. A float32 one would take
 ``people x titles x 4`` bytes (8 GB at full size); the benchmark asserts that no stage's peak
@@ -20,7 +21,7 @@ threads) and ``--ease-items`` can restrict it to the most watched titles; the ra
 default DLAE) runs in float32 too.
 
 Run: ``python benchmarks/recs_scale.py`` (full size; see the module's report for the time it
-took) or ``--events 1000000 --ease-items 5000`` for a quick run.
+took) or ``--events 1000000 --ease-items 5000 --ranker-people 5000`` for a quick run.
 """
 
 from __future__ import annotations
@@ -272,8 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ranker-people",
         type=int,
-        default=20_000,
-        help="people in the ranker's training set (sampled; the product's max_people)",
+        default=None,
+        help="sample this many people for the ranker's training set (its max_people; default "
+        "everyone, as the product trains)",
     )
     parser.add_argument(
         "--stages",
