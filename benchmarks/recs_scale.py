@@ -178,6 +178,21 @@ def generate(events: int, people: int, titles: int, seed: int) -> tuple[PairLog,
     return log, genre_of
 
 
+def synthetic_log(pairs: PairLog, genre_of: np.ndarray, people: int, titles: int) -> Interactions:
+    """The folded log as an interaction log, with each title's genre and a release year."""
+    meta = {
+        f"t{i}": ItemMeta(genres=(f"g{genre_of[i]}",), release_year=1990 + i % 30)
+        for i in range(titles)
+    }
+    return pairs.build(
+        metadata=meta,
+        n_people=people,
+        n_items=titles,
+        person_ids=lambda codes: [f"u{c}" for c in codes],
+        item_ids=[f"t{i}" for i in range(titles)],
+    )
+
+
 def assert_sparse(source: CandidateSource, people: int, titles: int) -> None:
     """No fitted array of a source holds people x titles cells."""
     for name, value in vars(source).items():
@@ -194,17 +209,7 @@ def run(args: argparse.Namespace) -> list[Stage]:
     tracemalloc.start()
     with stage("generate + fold", stages) as current:
         pairs, genre_of = generate(args.events, people, titles, args.seed)
-        meta = {
-            f"t{i}": ItemMeta(genres=(f"g{genre_of[i]}",), release_year=1990 + i % 30)
-            for i in range(titles)
-        }
-        log: Interactions = pairs.build(
-            metadata=meta,
-            n_people=people,
-            n_items=titles,
-            person_ids=lambda codes: [f"u{c}" for c in codes],
-            item_ids=[f"t{i}" for i in range(titles)],
-        )
+        log = synthetic_log(pairs, genre_of, people, titles)
         _ = log.matrix
         current.note = (
             f"{len(log):,} interactions from {pairs.stats.events:,} events, {log.n_users:,} people"

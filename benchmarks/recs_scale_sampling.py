@@ -21,10 +21,9 @@ import time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
-from recs_scale import generate, ranker_sources
+from recs_scale import generate, ranker_sources, synthetic_log
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from limelight.candidates import ItemMeta
 from limelight.evaluation.protocols import evaluate
 from limelight.evaluation.splits import leave_last_out
 from limelight.ranking import Ranker
@@ -43,19 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = [None if value == "all" else int(value) for value in args.people]
     if None not in settings:
         settings.append(None)  # the reference: everyone
-    pairs, genre_of = generate(args.events, args.users, args.items, args.seed)
-    meta = {
-        f"t{i}": ItemMeta(genres=(f"g{genre_of[i]}",), release_year=1990 + i % 30)
-        for i in range(args.items)
-    }
-    log = pairs.build(
-        metadata=meta,
-        n_people=args.users,
-        n_items=args.items,
-        person_ids=lambda codes: [f"u{c}" for c in codes],
-        item_ids=[f"t{i}" for i in range(args.items)],
+    log = synthetic_log(
+        *generate(args.events, args.users, args.items, args.seed), args.users, args.items
     )
-    del pairs
     split = leave_last_out(log, 1)
     rng = np.random.default_rng(args.seed + 1)
     test = split.test_users
