@@ -39,8 +39,14 @@ Reward sweep (``--sweep``, in-process): ``--pages`` pages composed, then every o
 tiles' reward windows closed at once with the default (no clicks); tiles closed per second
 against tiles composed per second in the same process.
 
+Retention (``--retention``, in-process): ``--pages`` pages composed and their windows closed,
+then their decisions made 40 days old and deleted by the retention
+(``DecisionLog.prune``, 200 rows a transaction): pages deleted per second against pages composed
+per second in the same process, and the SQLite file's size before, after, and after as many
+pages again (freed pages are reused, so a log under retention stops growing).
+
 Run: ``python benchmarks/home.py [--data-dir DIR] [--seconds 10] [--latency-seconds 30]
-[--simulate] [--sweep]``.
+[--simulate] [--sweep] [--retention]``.
 """
 
 from __future__ import annotations
@@ -366,6 +372,69 @@ def bench_sweep(args: argparse.Namespace) -> None:
     shutil.rmtree(scratch, ignore_errors=True)
 
 
+def bench_retention(args: argparse.Namespace) -> None:
+    """In one process: compose ``--pages`` pages, close their windows, age their decisions by
+    40 days and prune them; the rates compared, and the file's size through it."""
+    import shutil
+
+    from sqlalchemy import func, select, update
+
+    from limelight import Engine, Settings
+    from limelight.storage.schema import decisions
+
+    source = Path(args.data_dir or tempfile.mkdtemp(prefix="limelight-home-"))
+    prepare(source)
+    scratch = Path(tempfile.mkdtemp(prefix="limelight-retention-"))
+    work = scratch / "data"
+    shutil.copytree(source, work)
+
+    def compose(engine: Any, count: int) -> float:
+        service = _warm_home(engine)
+        started = time.perf_counter()
+        for k in range(count):
+            service.home(str(k % 943 + 1), rows=10, per_row=20)
+        return time.perf_counter() - started
+
+    def size() -> float:  # MB, read with every engine closed (the WAL checkpointed)
+        return sum(f.stat().st_size for f in work.glob("limelight.sqlite*")) / 2**20
+
+    first = size()
+    with Engine(Settings(data_dir=work)) as engine:
+        composing = compose(engine, args.pages)
+        engine.decisions.flush()
+        engine.bandits.close_windows(now=time.time() + 7200)
+        with engine.database.write() as connection:
+            rows = connection.execute(select(func.count()).select_from(decisions)).scalar_one()
+            pages = connection.execute(
+                select(func.count()).select_from(decisions).where(decisions.c.kind == "page")
+            ).scalar_one()
+            aged = decisions.c.created_at - 40 * 86_400
+            connection.execute(update(decisions).values(created_at=aged))
+    full = size()
+    with Engine(Settings(data_dir=work)) as engine:
+        started = time.perf_counter()
+        gone = engine.decisions.prune()
+        pruning = time.perf_counter() - started
+    after = size()
+    with Engine(Settings(data_dir=work)) as engine:
+        compose(engine, args.pages)
+        engine.decisions.flush()
+    again = size()
+    made, deleted = args.pages / composing, pages * gone / rows / pruning
+    print(
+        f"retention: {gone} of {rows} decision rows ({pages} pages: each page's row and its "
+        f"tiles' batch row) deleted in {pruning:.2f} s = {deleted:.0f} pages/s = "
+        f"{deleted / made:.1f} x the rate the same process composes them ({made:.1f} pages/s)"
+    )
+    print(
+        f"retention: the first {args.pages} pages grew the file by {full - first:.1f} MB "
+        f"({(full - first) * 1024 / args.pages:.0f} KB a page); after the prune "
+        f"({after:.0f} MB), {args.pages} more grew it by {again - after:.1f} MB "
+        f"= {(again - after) / max(full - first, 1e-9):.2f} x (freed pages reused)"
+    )
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
 def _sweep(engine: Any, now: float, paced: bool, done: list[int]) -> None:
     done.append(engine.bandits.close_windows(now=now, paced=paced))
 
@@ -468,6 +537,7 @@ def main() -> None:
     parser.add_argument("--no-serving", action="store_true")
     parser.add_argument("--sweep", action="store_true", help="also time the reward sweep")
     parser.add_argument("--pages", type=int, default=1000, help="pages for --sweep")
+    parser.add_argument("--retention", action="store_true", help="also time the retention")
     args = parser.parse_args()
     if args.load:
         args.mode = args.load
@@ -477,6 +547,8 @@ def main() -> None:
         bench_serving(args)
     if args.sweep:
         bench_sweep(args)
+    if args.retention:
+        bench_retention(args)
     if args.simulate:
         simulate()
 

@@ -23,6 +23,7 @@ from typer.exceptions import TyperException
 from limelight.bandits.cli import bandits_app
 from limelight.cli_support import command_group, help_without_command
 from limelight.config import Settings
+from limelight.decisions.cli import decisions_app
 from limelight.errors import InvalidInput, LimelightError, NotFound
 from limelight.experiments.cli import experiments_app
 from limelight.recommend.cli import evaluate_app, train_app
@@ -48,6 +49,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(bandits_app, name="bandits")
+app.add_typer(decisions_app, name="decisions")
 app.add_typer(train_app, name="train")
 app.add_typer(evaluate_app, name="evaluate")
 

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     #: pool, a home page's steady rows), least recently seen dropped first; each costs about
     #: 130 KB on MovieLens-100K. 0 keeps none: every request computes everything again.
     kept_people: int = Field(default=1024, ge=0, le=10_000_000)
+    #: Decisions (served lists, pages, bandit choices) older than this many days are deleted
+    #: by the decision log's writer, except those whose reward windows are still open; KPIs and
+    #: off-policy evaluation reach back this far. A home page logs about 60 KB. 0 keeps all.
+    decision_retention_days: float = Field(default=30.0, ge=0)
 
     affinity_half_life_days: float = Field(default=30.0, gt=0)
     affinity_weights: dict[str, float] = Field(default_factory=_default_affinity_weights)

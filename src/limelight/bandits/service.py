@@ -48,7 +48,7 @@ from weakref import WeakKeyDictionary
 
 import numpy as np
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from limelight.bandits import rewards as store
 from limelight.bandits.base import Action, FeatureValue, Policy
@@ -279,6 +279,17 @@ class Core(Protocol):
 # -- the service ---------------------------------------------------------------------------
 
 
+def unclosed(connection: Connection) -> dict[str, float]:
+    """The decisions retention must keep (:meth:`DecisionLog.hold`): of every point, those the
+    reward-window sweep has not closed yet (all of a point never swept), with the sweep's
+    slack, since the sweep looks at them again."""
+    found = connection.execute(select(bandit_points.c.name, bandit_points.c.closed_through))
+    return {
+        str(name): -math.inf if through is None else float(through) - WATERMARK_SLACK_S
+        for name, through in found
+    }
+
+
 class DecisionService:
     """Decision points, decisions, rewards and learning over one database and data directory."""
 
@@ -333,6 +344,7 @@ class DecisionService:
                 name="bandit_rewards", export=store.export_person, erase=store.erase_person
             )
         )
+        decision_log.hold(unclosed)
         self.load()
 
     # -- decision points -------------------------------------------------------------------

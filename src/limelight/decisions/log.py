@@ -6,10 +6,15 @@ written in batches by a background thread every ``flush_interval_s`` (and whenev
 fills, and on close). A record is visible to ``get`` as soon as it is recorded, so a reward or
 click arriving a millisecond later still joins. The cost: a process crash loses at most the
 last interval of decision rows; events (what users did) are never buffered.
+
+The same thread applies the retention (:mod:`.retention`): with ``retention_s`` set, decisions
+older than that go, one short transaction of ``prune_chunk`` rows after a flush, every
+``prune_interval_s`` (or at once again while a backlog of expired rows remains).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -18,11 +23,18 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 from sqlalchemy.exc import DBAPIError
 
+from limelight.decisions import retention
 from limelight.decisions.batch import member, members_by_batch
 from limelight.decisions.record import DecisionRecord
+from limelight.errors import InvalidInput
 from limelight.privacy.registry import Identity, PersonalDataHook
 from limelight.storage.database import Database, chunked, rows
 from limelight.storage.schema import decisions
+
+logger = logging.getLogger(__name__)
+#: Rows per retention transaction: a home page's batch row is about 45 KB, so a chunk writes
+#: (frees) a few MB and holds SQLite's write lock for milliseconds, not seconds.
+PRUNE_CHUNK = 200
 
 
 def fetch(connection: Connection, decision_ids: Sequence[str]) -> dict[str, DecisionRecord]:
@@ -60,11 +72,28 @@ class DecisionLog:
     """Buffered, batched writer and reader of decision records."""
 
     def __init__(
-        self, database: Database, *, flush_interval_s: float = 0.2, max_buffer: int = 5000
+        self,
+        database: Database,
+        *,
+        flush_interval_s: float = 0.2,
+        max_buffer: int = 5000,
+        retention_s: float | None = None,
+        prune_interval_s: float = 60.0,
+        prune_chunk: int = PRUNE_CHUNK,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.database = database
         self.flush_interval_s = flush_interval_s
         self.max_buffer = max_buffer
+        #: Decisions older than this many seconds are deleted (None keeps them all).
+        self.retention_s = retention_s if retention_s else None
+        self.prune_interval_s = prune_interval_s
+        self.prune_chunk = prune_chunk
+        self.clock = clock
+        self._holds: list[retention.Hold] = []
+        self._next_prune = 0.0  # monotonic time of the background thread's next chunk
+        #: Decisions deleted by the retention since this log was built.
+        self.pruned = 0
         self._buffer: dict[str, DecisionRecord] = {}
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -139,6 +168,76 @@ class DecisionLog:
                 self.flush()
             except Exception:
                 time.sleep(self.flush_interval_s)
+                continue
+            try:
+                self._prune_step()
+            except Exception:  # deliberately broad: the next interval retries
+                logger.exception("decision log retention failed")
+                self._next_prune = time.monotonic() + self.prune_interval_s
+
+    # -- retention -------------------------------------------------------------------------
+
+    def hold(self, hold: retention.Hold) -> None:
+        """Keep the decisions ``hold`` names however old (see :mod:`.retention`)."""
+        self._holds.append(hold)
+
+    def _prune_step(self) -> None:
+        """One chunk of the retention when it is due; due again at once while a backlog
+        remains, so the backlog drains a chunk per flush interval between flushes."""
+        if self.retention_s is None or time.monotonic() < self._next_prune:
+            return
+        before = self.clock() - self.retention_s
+        with self.database.write() as connection:
+            kept = retention.held(connection, self._holds)
+            gone = retention.delete_chunk(connection, before, kept, self.prune_chunk)
+        self.pruned += gone
+        if gone < self.prune_chunk:
+            self._next_prune = time.monotonic() + self.prune_interval_s
+
+    def expired(self, older_than_s: float | None = None) -> int:
+        """How many decisions are older than ``older_than_s`` (default: the
+        retention) and not held: what :meth:`prune` would delete now."""
+        age = self._age(older_than_s)
+        self.flush()
+        with self.database.read() as connection:
+            kept = retention.held(connection, self._holds)
+            return retention.count_expired(connection, self.clock() - age, kept)
+
+    def prune(
+        self,
+        older_than_s: float | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Delete every decision older than ``older_than_s`` (default: the retention) that no
+        hold keeps, a chunk per transaction; returns how many went. ``progress`` hears each
+        chunk's count."""
+        age = self._age(older_than_s)
+        self.flush()
+        before = self.clock() - age
+        total = 0
+        while True:
+            with self.database.write() as connection:
+                kept = retention.held(connection, self._holds)
+                gone = retention.delete_chunk(connection, before, kept, self.prune_chunk)
+            total += gone
+            if progress is not None and gone:
+                progress(gone)
+            if gone < self.prune_chunk:
+                break
+        self.pruned += total
+        return total
+
+    def _age(self, older_than_s: float | None) -> float:
+        age = self.retention_s if older_than_s is None else older_than_s
+        if age is None:
+            raise InvalidInput(
+                "no retention is set: give an age (LIMELIGHT_DECISION_RETENTION_DAYS)",
+                field="older_than",
+            )
+        if not age >= 0:
+            raise InvalidInput("the age must be zero or more", field="older_than")
+        return float(age)
 
     def close(self) -> None:
         """Stop the background writer and write what is left."""

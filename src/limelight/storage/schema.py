@@ -200,6 +200,8 @@ decisions = Table(
 Index("ix_decisions_person", decisions.c.person_id, decisions.c.kind, decisions.c.created_at)
 Index("ix_decisions_point", decisions.c.point, decisions.c.created_at)
 Index("ix_decisions_page", decisions.c.page_id)
+# Retention deletes the oldest rows first, whatever their point (limelight.decisions.retention).
+Index("ix_decisions_created", decisions.c.created_at)
 
 # -- bandit decision points and rewards (limelight.bandits) ------------------------------------
 # Points are stored whole as JSON (read whole); ``revision`` counts changes of the fields that
