@@ -144,12 +144,15 @@ class Steps:
         self.meter.start()
 
 
-def ranker_sources(ease_items: int | None) -> dict[str, CandidateSource]:
-    """The product's default sources (content included), EASE in float32 at this size."""
+def ranker_sources(ease_items: int | None, threads: int = 1) -> dict[str, CandidateSource]:
+    """The product's default sources (content included), EASE in float32 at this size, ALS on
+    ``threads`` threads (as ``limelight train`` fits it: ``TrainingConfig.threads``)."""
     sources = default_sources(with_content=True)
     ease = sources["ease"]
     params = {**ease.get_params(), "dtype": "float32", "max_items": ease_items}
     sources["ease"] = type(ease)(**params)
+    als = sources["als"]
+    sources["als"] = type(als)(**{**als.get_params(), "num_threads": threads})
     return sources
 
 
@@ -239,10 +242,11 @@ def run(args: argparse.Namespace) -> list[Stage]:
         assert_sparse(model, log.n_users, log.n_items)
         del model
     if "ranker" in args.stages:
+        threads = args.threads or len(os.sched_getaffinity(0))
         ranker = Ranker(
-            sources=ranker_sources(args.ease_items),
+            sources=ranker_sources(args.ease_items, threads),
             max_people=args.ranker_people,
-            num_threads=args.threads or (os.cpu_count() or 1),
+            fit_threads=threads,
             random_state=0,
         )
         with threadpool_limits(args.blas_threads, "blas"):  # EASE's LAPACK calls, twice
@@ -270,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--ease-items", type=int, default=None, help="EASE on the top N titles")
     parser.add_argument("--bpr-iterations", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=0, help="implicit's threads (0: all)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="implicit's and the ranker's threads (0: all)"
+    )
     parser.add_argument(
         "--blas-threads", type=int, default=os.cpu_count() or 1, help="BLAS threads for EASE"
     )

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     for people in settings:
         started = time.perf_counter()
         ranker = Ranker(
-            sources=ranker_sources(None),
+            sources=ranker_sources(None, args.threads),
             max_people=people,
             num_threads=args.threads,
             random_state=0,

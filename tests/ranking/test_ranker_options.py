@@ -84,3 +84,34 @@ def test_compiled_trees_score_as_lightgbm_does_and_a_refit_drops_them() -> None:
     assert ranker.compile_trees()  # again: kept, not rebuilt
     ranker.fit(log)
     assert getattr(ranker, "compiled_", None) is None
+
+
+def test_training_on_threads_builds_the_same_training_set_and_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Batches of people built on threads, in smaller batches (the same memory in flight),
+    come back in order: the same candidates, features and labels as one batch at a time."""
+    import limelight.candidates.base as base
+
+    log = two_groups(users_per_group=40)
+    monkeypatch.setattr(base, "BLOCK_CELLS", 200)  # a few people a batch: many batches
+    serial = _ranker(split="random", folds=2).training_set(log)
+    threaded = _ranker(split="random", folds=2, fit_threads=3).training_set(log)
+    assert len(base.batches(log.n_users, log.n_items * 3 * 3)) > 10
+    np.testing.assert_array_equal(serial.people, threaded.people)
+    np.testing.assert_array_equal(serial.labels, threaded.labels)
+    np.testing.assert_array_equal(serial.candidates.items, threaded.candidates.items)
+    np.testing.assert_array_equal(serial.candidates.offsets, threaded.candidates.offsets)
+    np.testing.assert_array_equal(serial.candidates.features, threaded.candidates.features)
+    assert serial.label_count == threaded.label_count
+    monkeypatch.setattr(base, "BLOCK_CELLS", 1 << 23)
+    # Trees learned on three threads: the same from one fit to the next (deterministic).
+    first, again = (_ranker(fit_threads=3).fit(log) for _ in range(2))
+    assert first.booster_.model_to_string() == again.booster_.model_to_string()
+
+
+@pytest.mark.parametrize("threads", [0, -2, 1.5])
+def test_fit_threads_must_be_a_positive_integer(threads: object) -> None:
+    with pytest.raises(InvalidInput) as error:
+        _ranker(fit_threads=threads).fit(two_groups())
+    assert error.value.field == "fit_threads"

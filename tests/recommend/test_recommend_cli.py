@@ -55,9 +55,16 @@ def test_train_writes_a_version_lists_it_and_rolls_back(tmp_path: Path) -> None:
     meta = json.loads((store.root / version / "metadata.json").read_text())
     assert meta["data_window"]["pairs"] == 268 and meta["parameters"]["random_state"] == 0
 
-    second = runner.invoke(app, ["train", "--no-validate", "--no-progress", "--no-publish"])
+    second = runner.invoke(
+        app, ["train", "--no-validate", "--no-progress", "--no-publish", "--threads", "3"]
+    )
     assert second.exit_code == 0, second.output
     assert len(store.versions()) == 2 and store.current() == version  # written, not in use
+    meta = json.loads((store.root / store.versions()[-1] / "metadata.json").read_text())
+    assert meta["parameters"]["ranker"]["fit_threads"] == 3
+    assert meta["parameters"]["sources"]["als"]["num_threads"] == 3
+    bad = runner.invoke(app, ["train", "--no-progress", "--threads", "0"])
+    assert bad.exit_code == 2 and "--threads" in bad.output
 
     listed = runner.invoke(app, ["train", "versions"])
     assert listed.exit_code == 0 and all(v in listed.output for v in store.versions())

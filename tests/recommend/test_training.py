@@ -126,3 +126,27 @@ def test_training_an_empty_store_says_what_to_do(engine: Engine) -> None:
 def test_event_weights_refuse_a_bad_midpoint() -> None:
     with pytest.raises(InvalidInput):
         EventWeights(rating_midpoint=0.0)
+
+
+def test_training_uses_every_core_unless_told_and_leaves_given_sources_alone() -> None:
+    import os
+
+    from limelight.candidates import ALS, EASE
+    from tests.candidates.known_data import two_groups
+
+    log = two_groups()
+    cores = len(os.sched_getaffinity(0))
+    ranker = TrainingConfig().make_ranker(log)
+    assert ranker.fit_threads == cores
+    assert ranker.num_threads == 1  # scoring one person's rows stays on one thread
+    assert ranker.sources is not None and ranker.sources["als"].get_params()["num_threads"] == cores
+    ranker = TrainingConfig(threads=3).make_ranker(log)
+    assert ranker.fit_threads == 3 and ranker.sources is not None
+    assert ranker.sources["als"].get_params()["num_threads"] == 3
+    given = {"als": ALS(factors=8), "ease": EASE()}
+    ranker = TrainingConfig(threads=3, sources=given).make_ranker(log)
+    assert ranker.sources is not None and ranker.sources["als"].get_params()["num_threads"] == 1
+    for bad in (0, -1):
+        with pytest.raises(InvalidInput) as error:
+            TrainingConfig(threads=bad).make_ranker(log)
+        assert error.value.field == "threads"

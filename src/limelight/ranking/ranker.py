@@ -15,6 +15,7 @@ mirror the random-split evaluation protocol (see :class:`Ranker`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Self
 
@@ -114,6 +115,11 @@ class Ranker(Recommender):
     ``sources`` maps a name to an unfitted source (default :func:`default_sources`, content
     included when the log has metadata). ``per_source`` candidates come from each source.
     ``max_people`` caps the people in the ranker's training set (sampled with ``random_state``).
+    ``fit_threads`` (default ``num_threads``) is for training: the training candidates are built
+    that many batches at a time (numpy and BLAS release the interpreter lock for most of it) and
+    LightGBM learns on as many threads; ``num_threads`` is for scoring, where one person's few
+    hundred rows gain nothing from more (``limelight train`` trains on every core and scores on
+    one).
     ``recommend`` and ``recommend_for_history`` also take the request's context: ``at`` (epoch
     seconds; default the person's latest activity), ``device`` and ``timezone`` (an IANA name:
     hour of day and day of week are the person's own, as they were in training, where each
@@ -145,6 +151,7 @@ class Ranker(Recommender):
         base_source: str | None = None,
         base_scale: float = 1.0,
         num_threads: int = 1,
+        fit_threads: int | None = None,
         random_state: int | None = None,
     ) -> None:
         self.sources = sources
@@ -162,6 +169,7 @@ class Ranker(Recommender):
         self.base_source = base_source
         self.base_scale = base_scale
         self.num_threads = num_threads
+        self.fit_threads = fit_threads
         self.random_state = random_state
 
     interactions_: Interactions
@@ -269,10 +277,8 @@ class Ranker(Recommender):
             np.minimum.at(first_label, labels.users, labels.timestamps)
         label_device = _first_devices(labels)
         label_offset = _zone_offsets(labels, first=True)
-        parts: list[Candidates] = []
-        label_parts: list[NDArray[np.float32]] = [np.zeros(0, dtype=np.float32)]
-        width = window.n_items * max(len(fitted), 1)
-        for part in batches(people.size, width):
+
+        def labelled(part: slice) -> tuple[Candidates, NDArray[np.float32]]:
             rows = people[part]
             block = builder.candidates(
                 builder.people_from_rows(rows),
@@ -280,13 +286,31 @@ class Ranker(Recommender):
                 [label_device[r] for r in rows],
                 offsets=label_offset[rows],
             )
-            parts.append(block)
             positives = [fresh.indices[fresh.indptr[r] : fresh.indptr[r + 1]] for r in rows]
-            label_parts.append(labels_for(block, positives))
+            return block, labels_for(block, positives)
+
+        threads = self._fit_threads()
+        # As many dense blocks in flight as threads, each that much smaller: the same memory.
+        work = batches(people.size, window.n_items * max(len(fitted), 1) * threads)
+        # The first batch alone: it fills the logs' lazily computed arrays, which the threads
+        # then only read.
+        done = [labelled(part) for part in work[:1]]
+        if threads > 1 and len(work) > 2:
+            with ThreadPoolExecutor(threads, thread_name_prefix="limelight-candidates") as pool:
+                done += pool.map(labelled, work[1:])
+        else:
+            done += [labelled(part) for part in work[1:]]
         if progress is not None:
             progress("candidates")
         count = int(np.diff(fresh.indptr)[people].sum())
-        return people, _concat(parts), np.concatenate(label_parts), count
+        label_parts = [np.zeros(0, dtype=np.float32), *(labels for _, labels in done)]
+        return people, _concat([block for block, _ in done]), np.concatenate(label_parts), count
+
+    def _fit_threads(self) -> int:
+        threads = self.num_threads if self.fit_threads is None else self.fit_threads
+        if not isinstance(threads, int) or threads < 1:
+            raise InvalidInput("fit_threads must be a positive integer", field="fit_threads")
+        return threads
 
     def fit_steps(self, interactions: Interactions) -> int:
         """How many times ``fit`` calls its ``progress`` hook (for a progress bar's total)."""
@@ -303,6 +327,7 @@ class Ranker(Recommender):
 
         if not isinstance(interactions, Interactions) or len(interactions) == 0:
             raise InvalidInput("fit expects a non-empty Interactions log", field="interactions")
+        self._fit_threads()
         for name in [n for n in vars(self) if n.endswith("_")]:
             delattr(self, name)
         data = self.training_set(interactions, progress)
@@ -322,7 +347,7 @@ class Ranker(Recommender):
             "bagging_fraction": 0.8,
             "bagging_freq": 1,
             "lambdarank_truncation_level": 20,
-            "num_threads": self.num_threads,
+            "num_threads": self._fit_threads(),
             "seed": 0 if self.random_state is None else self.random_state,
             "deterministic": True,
             "force_row_wise": True,

@@ -91,6 +91,10 @@ def train(
         bool, typer.Option(help="Put the new version in use (servers switch to it).")
     ] = True,
     seed: Annotated[int, typer.Option(help="Random seed of every model.")] = 0,
+    threads: Annotated[
+        int | None,
+        typer.Option(min=1, help="Threads to train on (default: every core of this machine)."),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Draw progress bars on stderr.")] = True,
 ) -> None:
     """Read the events, fit every source and the ranker, write a versioned artifact."""
@@ -101,7 +105,9 @@ def train(
     from limelight.recommend.training import TrainingConfig
 
     with _one_line_errors():
-        config = TrainingConfig(window=_window(since, until), validate=validate, random_state=seed)
+        config = TrainingConfig(
+            window=_window(since, until), validate=validate, random_state=seed, threads=threads
+        )
         with Engine(_settings(ctx)) as engine:
             service = RecommendationService.from_engine(engine)
             model = service.train(config, progress=progress, publish=publish)

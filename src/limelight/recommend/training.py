@@ -11,6 +11,7 @@ library versions.
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 from collections.abc import Callable, Mapping
@@ -45,7 +46,8 @@ LIBRARIES = ("limelight", "numpy", "scipy", "scikit-learn", "implicit", "lightgb
 class TrainingConfig:
     """What to learn from and how. ``ranker`` overrides :class:`Ranker` parameters;
     ``sources`` replaces :func:`default_sources` (content is included when the catalogue has
-    metadata)."""
+    metadata). ``threads`` (default: every core; training is a batch job) is what the ranker
+    trains on (``Ranker.fit_threads``) and, with the default sources, what ALS fits on."""
 
     window: DataWindow = field(default_factory=DataWindow)
     weights: EventWeights = field(default_factory=EventWeights)
@@ -53,14 +55,30 @@ class TrainingConfig:
     ranker: Mapping[str, Any] = field(default_factory=dict)
     sources: Mapping[str, CandidateSource] | None = None
     random_state: int = 0
+    threads: int | None = None
+
+    def fit_threads(self) -> int:
+        """``threads``, or every core of this machine."""
+        if self.threads is None:
+            return max(len(os.sched_getaffinity(0)), 1)
+        if not isinstance(self.threads, int) or self.threads < 1:
+            raise InvalidInput("threads must be a positive integer", field="threads")
+        return self.threads
 
     def make_ranker(self, log: Interactions) -> Ranker:
-        sources = (
-            dict(self.sources)
-            if self.sources is not None
-            else default_sources(with_content=bool(log.metadata))
-        )
-        params: dict[str, Any] = {"random_state": self.random_state, **self.ranker}
+        threads = self.fit_threads()
+        if self.sources is not None:
+            sources = dict(self.sources)
+        else:
+            sources = default_sources(with_content=bool(log.metadata))
+            for name, source in sources.items():
+                if "num_threads" in source.get_params():
+                    sources[name] = type(source)(**{**source.get_params(), "num_threads": threads})
+        params: dict[str, Any] = {
+            "random_state": self.random_state,
+            "fit_threads": threads,
+            **self.ranker,
+        }
         return Ranker(sources=sources, **params)
 
 
