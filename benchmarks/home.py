@@ -427,9 +427,9 @@ def bench_retention(args: argparse.Namespace) -> None:
         f"{deleted / made:.1f} x the rate the same process composes them ({made:.1f} pages/s)"
     )
     print(
-        f"retention: the first {args.pages} pages grew the file by {full - first:.1f} MB "
-        f"({(full - first) * 1024 / args.pages:.0f} KB a page); after the prune "
-        f"({after:.0f} MB), {args.pages} more grew it by {again - after:.1f} MB "
+        f"retention: the first {pages} pages grew the file by {full - first:.1f} MB "
+        f"({(full - first) * 1024 / pages:.0f} KB a page); after the prune "
+        f"({after:.0f} MB), {pages} more grew it by {again - after:.1f} MB "
         f"= {(again - after) / max(full - first, 1e-9):.2f} x (freed pages reused)"
     )
     shutil.rmtree(scratch, ignore_errors=True)

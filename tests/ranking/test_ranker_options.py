@@ -90,7 +90,10 @@ def test_training_on_threads_builds_the_same_training_set_and_model(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Batches of people built on threads, in smaller batches (the same memory in flight),
-    come back in order: the same candidates, features and labels as one batch at a time."""
+    come back in order: the same candidates, features and labels as one batch at a time. (On
+    large logs a feature can differ in its last bits, since BLAS rounds a product by the shape
+    of its batch; on 1M synthetic events 0.24% of the cells did, by 1.0 at the most, with the
+    same candidates and labels.)"""
     import limelight.candidates.base as base
 
     log = two_groups(users_per_group=40)

@@ -119,7 +119,8 @@ class Ranker(Recommender):
     that many batches at a time (numpy and BLAS release the interpreter lock for most of it) and
     LightGBM learns on as many threads; ``num_threads`` is for scoring, where one person's few
     hundred rows gain nothing from more (``limelight train`` trains on every core and scores on
-    one).
+    one). Other thread counts give the same candidates and labels, but not always the same last
+    bits: BLAS rounds a product by the shape of its batch, and LightGBM sums in another order.
     ``recommend`` and ``recommend_for_history`` also take the request's context: ``at`` (epoch
     seconds; default the person's latest activity), ``device`` and ``timezone`` (an IANA name:
     hour of day and day of week are the person's own, as they were in training, where each
