@@ -318,3 +318,21 @@ def test_top_picks_are_ranked_on_the_hour_of_the_pages_time_zone(loaded: Engine)
     west = [picks(user, "Etc/GMT+2") for user in users]
     assert west == [picks(user, "America/Noronha") for user in users]
     assert west != [picks(user, "UTC") for user in users]
+
+
+def test_pages_follow_a_recommendation_service_attached_after_the_first_page(
+    loaded: Engine,
+) -> None:
+    """Replacing the engine's recommendation service (``recommend.attach``, which closes the
+    old one) after the home service exists: the next pages read the new one."""
+    from limelight.pages.home import attached
+
+    home = attached(loaded)
+    home.home("ada", device="tv", rows=5, per_row=5)
+    replacement = RecommendationService.from_engine(loaded, catalog_refresh_s=0.0)
+    assert replacement.catalog_view._snapshot is None
+    recommend.attach(loaded, replacement)
+    assert home.recommender is replacement
+    page = home.home("ada", device="tv", rows=5, per_row=5)
+    assert page["personalized"] and page["rows"]
+    assert replacement.catalog_view._snapshot is not None  # the page read its catalogue

@@ -124,7 +124,9 @@ class HomeService:
         self.database = engine.database
         self.decisions = engine.decisions
         self.settings = engine.settings
-        self.recommender = recommend.attached(engine)
+        # Weak: the engine keeps this service (``attached``), which must not keep the engine.
+        self._engine = weakref.ref(engine)
+        self._recommender = recommend.attached(engine)
         self.charts = ChartCache(engine.database)
         self.artwork = ArtworkChooser(engine.database, engine.catalog, engine.bandits)
         self.order = RowOrder(engine.database)
@@ -136,6 +138,16 @@ class HomeService:
         #: People whose steady rows (``_steady``) are kept per charts version (0 keeps none).
         self.kept_pages = engine.settings.kept_people if kept_pages is None else kept_pages
         self._stop_forgetting = listen_erased(engine, self.forget_people)
+
+    @property
+    def recommender(self) -> recommend.RecommendationService:
+        """The engine's recommendation service now (``recommend.attach`` or a new
+        ``Engine.recommender`` replaces it, and pages follow), or the one this service was
+        built with once the engine is gone."""
+        engine = self._engine()
+        if engine is not None:
+            self._recommender = recommend.attached(engine)
+        return self._recommender
 
     def home(
         self,

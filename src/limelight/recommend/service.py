@@ -639,8 +639,8 @@ def attached(engine: EngineParts, **options: Any) -> RecommendationService:
 
 def attach(engine: EngineParts, service: RecommendationService) -> RecommendationService:
     """Make ``service`` the one :func:`attached` returns for ``engine``, and so the one its
-    requests use (tests, custom knobs): an Engine takes it as its ``recommender``. Attach
-    before the first page: the home service keeps the recommender it was built with."""
+    requests use (tests, custom knobs): an Engine takes it as its ``recommender``, and its
+    home service's pages follow."""
     slot = getattr(type(engine), "recommender", None)
     if isinstance(slot, property) and slot.fset is not None:
         slot.fset(engine, service)
