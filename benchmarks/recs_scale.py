@@ -147,12 +147,10 @@ class Steps:
 def ranker_sources(ease_items: int | None, threads: int = 1) -> dict[str, CandidateSource]:
     """The product's default sources (content included), EASE in float32 at this size, ALS on
     ``threads`` threads (as ``limelight train`` fits it: ``TrainingConfig.threads``)."""
-    sources = default_sources(with_content=True)
+    sources = default_sources(with_content=True, threads=threads)
     ease = sources["ease"]
     params = {**ease.get_params(), "dtype": "float32", "max_items": ease_items}
     sources["ease"] = type(ease)(**params)
-    als = sources["als"]
-    sources["als"] = type(als)(**{**als.get_params(), "num_threads": threads})
     return sources
 
 

@@ -118,8 +118,8 @@ class Engine:
         self.personal_data.register(
             PersonalDataHook(name="core", export=CORE_HOOK.export, erase=self._erase_core)
         )
-        days = self.settings.decision_retention_days
-        self.decisions = DecisionLog(self.database, retention_s=days * 86_400.0 if days else None)
+        retention_s = self.settings.decision_retention_days * 86_400.0  # 0 keeps everything
+        self.decisions = DecisionLog(self.database, retention_s=retention_s)
         self.personal_data.register(self.decisions.personal_data_hook())
         self.experiments = Experiments(
             self.database, self.settings, self.personal_data, profile_lookup=profile_lookup(self)

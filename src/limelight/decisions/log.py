@@ -85,7 +85,7 @@ class DecisionLog:
         self.database = database
         self.flush_interval_s = flush_interval_s
         self.max_buffer = max_buffer
-        #: Decisions older than this many seconds are deleted (None keeps them all).
+        #: Decisions older than this many seconds are deleted (None or 0 keeps them all).
         self.retention_s = retention_s if retention_s else None
         self.prune_interval_s = prune_interval_s
         self.prune_chunk = prune_chunk
@@ -186,13 +186,17 @@ class DecisionLog:
         remains, so the backlog drains a chunk per flush interval between flushes."""
         if self.retention_s is None or time.monotonic() < self._next_prune:
             return
-        before = self.clock() - self.retention_s
+        if self._delete_chunk(self.clock() - self.retention_s) < self.prune_chunk:
+            self._next_prune = time.monotonic() + self.prune_interval_s
+
+    def _delete_chunk(self, before: float) -> int:
+        """One transaction: the oldest ``prune_chunk`` decisions made before ``before`` that
+        no hold keeps; returns how many went."""
         with self.database.write() as connection:
             kept = retention.held(connection, self._holds)
             gone = retention.delete_chunk(connection, before, kept, self.prune_chunk)
         self.pruned += gone
-        if gone < self.prune_chunk:
-            self._next_prune = time.monotonic() + self.prune_interval_s
+        return gone
 
     def expired(self, older_than_s: float | None = None) -> int:
         """How many decisions are older than ``older_than_s`` (default: the
@@ -217,16 +221,12 @@ class DecisionLog:
         before = self.clock() - age
         total = 0
         while True:
-            with self.database.write() as connection:
-                kept = retention.held(connection, self._holds)
-                gone = retention.delete_chunk(connection, before, kept, self.prune_chunk)
+            gone = self._delete_chunk(before)
             total += gone
             if progress is not None and gone:
                 progress(gone)
             if gone < self.prune_chunk:
-                break
-        self.pruned += total
-        return total
+                return total
 
     def _age(self, older_than_s: float | None) -> float:
         age = self.retention_s if older_than_s is None else older_than_s

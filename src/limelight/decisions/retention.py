@@ -40,7 +40,7 @@ def held(connection: Connection, holds: Iterable[Hold]) -> dict[str, float]:
 def _expired(before: float, kept: Held) -> ColumnElement[bool]:
     condition = decisions.c.created_at < before
     for point, since in kept.items():
-        if math.isinf(since) and since < 0:
+        if since == -math.inf:  # the whole point is held
             condition = and_(condition, decisions.c.point != point)
         elif since < before:
             condition = and_(

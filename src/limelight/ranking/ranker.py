@@ -52,13 +52,14 @@ Split = Literal["per_user", "global", "random"]
 Progress = Callable[[str], None]
 
 
-def default_sources(with_content: bool = True) -> dict[str, CandidateSource]:
-    """Every source with settings that work on MovieLens-sized catalogues."""
+def default_sources(with_content: bool = True, threads: int = 1) -> dict[str, CandidateSource]:
+    """Every source with settings that work on MovieLens-sized catalogues; ALS fits on
+    ``threads`` threads (the same factors on any number)."""
     sources: dict[str, CandidateSource] = {
         "popular": Popular(),
         "trending": Trending(half_life_days=7.0),
         "itemknn": ItemKNN(neighbours=100, shrinkage=10.0),
-        "als": ALS(factors=64, random_state=0),
+        "als": ALS(factors=64, num_threads=threads, random_state=0),
         # DLAE (EASE with dropout): validation chose it in every leave-last-out run of
         # benchmarks/recs_movielens.py (pipeline NDCG@10 0.1105, with EASE l2 500: 0.1073).
         "ease": EASE(l2=300.0, dropout=0.67),

@@ -67,13 +67,11 @@ class TrainingConfig:
 
     def make_ranker(self, log: Interactions) -> Ranker:
         threads = self.fit_threads()
-        if self.sources is not None:
-            sources = dict(self.sources)
-        else:
-            sources = default_sources(with_content=bool(log.metadata))
-            for name, source in sources.items():
-                if "num_threads" in source.get_params():
-                    sources[name] = type(source)(**{**source.get_params(), "num_threads": threads})
+        sources = (
+            dict(self.sources)
+            if self.sources is not None
+            else default_sources(with_content=bool(log.metadata), threads=threads)
+        )
         params: dict[str, Any] = {
             "random_state": self.random_state,
             "fit_threads": threads,
